@@ -68,6 +68,16 @@ public abstract class Module {
         return out;
     }
 
+    /** Every distinct buffer with its first dotted name, in registration order (shared ones once). */
+    public Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Map<Tensor, Boolean> seen = new java.util.IdentityHashMap<>();
+        visit("", (prefix, m) -> m.buffers.forEach((k, v) -> {
+            if (seen.put(v, Boolean.TRUE) == null) out.put(prefix + k, v);
+        }));
+        return out;
+    }
+
     public List<Tensor> parameters() {
         return new ArrayList<>(namedParameters().values());
     }
