@@ -28,7 +28,7 @@ TASKS = ("deblur", "sr", "inpaint")
 class Config:
     """Hyper-parameters with the reference option files' names (`network_g:` section)."""
     task: str = "deblur"                 # deblur | sr | inpaint (which reference tree)
-    scale: int = 4                       # SR only: 1, 2 or 4 (the reference default is 4)
+    scale: int = 4                       # SR only (ignored otherwise): 1, 2 or 4 (the reference default is 4)
     inp_channels: int = 3                # deblur 3, inpaint 4 (masked image + mask); SR: image channels
     out_channels: int = 3
     dim: int = 48
@@ -82,7 +82,10 @@ class Config:
         return 8 * self.lq_unshuffle if self.task == "sr" else 8
 
     def to_json(self):
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+        d = dataclasses.asdict(self)
+        if self.task != "sr":
+            del d["scale"]  # meaningless outside SR
+        return json.dumps(d, separators=(",", ":"))
 
 
 # Published configurations (the option files under each reference tree's options/ or configs/).

@@ -26,7 +26,7 @@ BATCH = 2
 # Tiny configs (dim must be even: Downsample halves it). The CPEN width n_feats is 4 (IPR of 16 floats) instead
 # of the reference's fixed 64 (256): with 64 the CPEN alone is ~0.75M parameters (3 MB per copy). The ffn
 # factors give odd hidden sizes (2.66: 5, 10, 21, 42; 2.2: 4, 8, 17, 35; 1.8: 3, 7, 14, 28) to catch vector-tail
-# and truncation bugs; heads give 1 to 8 channels per head.
+# and truncation bugs; heads give 2 to 8 channels per head.
 DEBLUR = ref.Config(task="deblur", dim=2, num_blocks=(1, 2, 1, 1), num_refinement_blocks=1, heads=(1, 2, 2, 4),
                     ffn_expansion_factor=2.66, LayerNorm_type="WithBias", n_encoder_res=1, n_feats=4)
 SR4 = ref.Config(task="sr", scale=4, dim=2, num_blocks=(2, 1, 1, 1), num_refinement_blocks=1, heads=(1, 1, 2, 2),
