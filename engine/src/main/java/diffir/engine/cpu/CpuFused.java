@@ -43,8 +43,7 @@ final class CpuFused {
                 for (int y = 0; y < g.h; y++) {
                     DepthwiseRows.convRow(xa, x1, g.h, g.w, wa, wo + ch * kk, g.k, b1, y, z1, 0);
                     DepthwiseRows.convRow(xa, x2, g.h, g.w, wa, wo + (hd + ch) * kk, g.k, b2, y, z2, 0);
-                    int orow = ob + y * g.w;
-                    for (int i = 0; i < g.w; i++) oa[orow + i] = MathF.gelu(z1[i]) * z2[i];
+                    GeluLanes.gate(z1, 0, z2, 0, oa, ob + y * g.w, g.w);
                 }
             }
         });
@@ -82,12 +81,7 @@ final class CpuFused {
                         DepthwiseRows.convRow(xa, x1, g.h, g.w, wa, w1, g.k, b1, y, z1, y * g.w);
                         DepthwiseRows.convRow(xa, x2, g.h, g.w, wa, w2, g.k, b2, y, z2, y * g.w);
                     }
-                    int gyb = go + (n * hd + ch) * p;
-                    for (int i = 0; i < p; i++) {
-                        float a = z1[i], b = z2[i], gv = ga[gyb + i];
-                        z1[i] = gv * b * MathF.geluGrad(a);
-                        z2[i] = gv * MathF.gelu(a);
-                    }
+                    GeluLanes.gateBackward(z1, 0, z2, 0, ga, go + (n * hd + ch) * p, p);
                     if (gba != null) {
                         acc1[kk] += RowKernels.sum(z1, 0, p);
                         acc2[kk] += RowKernels.sum(z2, 0, p);
