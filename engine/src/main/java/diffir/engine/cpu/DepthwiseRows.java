@@ -1,6 +1,8 @@
 package diffir.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 import static diffir.engine.cpu.RowKernels.S;
 import static diffir.engine.cpu.RowKernels.VL;
@@ -23,33 +25,39 @@ final class DepthwiseRows {
         int i0 = Math.max(0, pad - y), i1 = Math.min(k, h + pad - y); // tap rows inside the plane
         int xs = Math.min(pad, w), xe = Math.max(xs, w - pad);          // columns where every tap is inside
         int x = xs;
-        if (k == 3 && i0 == 0 && i1 == 3) {
-            x = interior3(src, plane + (y - 1) * w, w, wt, wo, bias, dst, dOff, xs, xe);
-        } else {
-            FloatVector vb = FloatVector.broadcast(S, bias);
-            for (; x <= xe - VL; x += VL) {
-                FloatVector acc = vb;
-                for (int i = i0; i < i1; i++) {
-                    int row = plane + (y + i - pad) * w + x - pad;
-                    for (int j = 0; j < k; j++)
-                        acc = FloatVector.fromArray(S, src, row + j).fma(FloatVector.broadcast(S, wt[wo + i * k + j]), acc);
+        if (xe - xs >= VL) {
+            // Vectors over the interior; the last one is shifted back to end at xe, overlapping its
+            // neighbour (it recomputes the same values) instead of leaving a scalar tail.
+            if (k == 3 && i0 == 0 && i1 == 3) {
+                interior3(src, plane + (y - 1) * w, wt, wo, bias, dst, dOff, xs, xe, w);
+            } else {
+                FloatVector vb = FloatVector.broadcast(S, bias);
+                for (int v = xs; v < xe; v += VL) {
+                    int xv = Math.min(v, xe - VL);
+                    FloatVector acc = vb;
+                    for (int i = i0; i < i1; i++) {
+                        int row = plane + (y + i - pad) * w + xv - pad;
+                        for (int j = 0; j < k; j++)
+                            acc = FloatVector.fromArray(S, src, row + j).fma(FloatVector.broadcast(S, wt[wo + i * k + j]), acc);
+                    }
+                    acc.intoArray(dst, dOff + xv);
                 }
-                acc.intoArray(dst, dOff + x);
             }
+            x = xe;
         }
         for (int c = 0; c < xs; c++) dst[dOff + c] = edge(src, plane, w, wt, wo, k, bias, y, c, i0, i1);
         for (int c = x; c < w; c++) dst[dOff + c] = edge(src, plane, w, wt, wo, k, bias, y, c, i0, i1);
     }
 
     /** The common 3x3 case on a row with all three tap rows inside: nine weights held in registers. */
-    private static int interior3(float[] src, int r0, int w, float[] wt, int wo, float bias, float[] dst, int dOff, int xs, int xe) {
+    private static void interior3(float[] src, int r0, float[] wt, int wo, float bias, float[] dst, int dOff, int xs, int xe, int w) {
         FloatVector w00 = FloatVector.broadcast(S, wt[wo]), w01 = FloatVector.broadcast(S, wt[wo + 1]), w02 = FloatVector.broadcast(S, wt[wo + 2]);
         FloatVector w10 = FloatVector.broadcast(S, wt[wo + 3]), w11 = FloatVector.broadcast(S, wt[wo + 4]), w12 = FloatVector.broadcast(S, wt[wo + 5]);
         FloatVector w20 = FloatVector.broadcast(S, wt[wo + 6]), w21 = FloatVector.broadcast(S, wt[wo + 7]), w22 = FloatVector.broadcast(S, wt[wo + 8]);
         FloatVector vb = FloatVector.broadcast(S, bias);
         int r1 = r0 + w, r2 = r1 + w;
-        int x = xs;
-        for (; x <= xe - VL; x += VL) {
+        for (int v = xs; v < xe; v += VL) {
+            int x = Math.min(v, xe - VL);
             FloatVector acc = FloatVector.fromArray(S, src, r0 + x - 1).fma(w00, vb);
             acc = FloatVector.fromArray(S, src, r0 + x).fma(w01, acc);
             acc = FloatVector.fromArray(S, src, r0 + x + 1).fma(w02, acc);
@@ -61,7 +69,6 @@ final class DepthwiseRows {
             acc = FloatVector.fromArray(S, src, r2 + x + 1).fma(w22, acc);
             acc.intoArray(dst, dOff + x);
         }
-        return x;
     }
 
     /** One output value with bounds checks on the columns (tap rows i0..i1 are inside). */
@@ -80,18 +87,35 @@ final class DepthwiseRows {
 
     /**
      * Weight gradient of one plane: acc[i*K + j] += sum_{y,x} g[y*W + x] * src[plane + (y+i-K/2)*W + x+j-K/2]
-     * over the taps inside the plane.
+     * over the taps inside the plane. One tap at a time over the whole plane, in vector accumulators
+     * folded into a double every ~1024 floats.
      */
     static void weightGrad(float[] g, float[] src, int plane, int h, int w, int k, double[] acc) {
-        int pad = k / 2;
-        for (int y = 0; y < h; y++) {
-            for (int i = 0; i < k; i++) {
-                int yy = y + i - pad;
-                if (yy < 0 || yy >= h) continue;
-                for (int j = 0; j < k; j++) {
-                    int dx = j - pad, x0 = Math.max(0, -dx), x1 = Math.min(w, w - dx);
-                    if (x1 > x0) acc[i * k + j] += RowKernels.dot(g, y * w + x0, src, plane + yy * w + x0 + dx, x1 - x0);
+        int pad = k / 2, foldRows = Math.max(1, 1024 / Math.max(1, w));
+        for (int i = 0; i < k; i++) {
+            int y0 = Math.max(0, pad - i), y1 = Math.min(h, h + pad - i); // rows whose tap row is inside
+            for (int j = 0; j < k; j++) {
+                int dx = j - pad, x0 = Math.max(0, -dx), len = Math.min(w, w - dx) - x0;
+                if (len <= 0 || y1 <= y0) continue;
+                double total = 0;
+                for (int yb = y0; yb < y1; yb += foldRows) {
+                    int ye = Math.min(y1, yb + foldRows);
+                    FloatVector a0 = FloatVector.zero(S), a1 = a0;
+                    for (int y = yb; y < ye; y++) {
+                        int go = y * w + x0, so = plane + (y + i - pad) * w + x0 + dx, x = 0;
+                        for (; x <= len - 2 * VL; x += 2 * VL) {
+                            a0 = FloatVector.fromArray(S, g, go + x).fma(FloatVector.fromArray(S, src, so + x), a0);
+                            a1 = FloatVector.fromArray(S, g, go + x + VL).fma(FloatVector.fromArray(S, src, so + x + VL), a1);
+                        }
+                        for (; x < len; x += VL) {
+                            // The rest of the row as masked vector loads rather than a scalar loop.
+                            VectorMask<Float> m = S.indexInRange(x, len);
+                            a1 = FloatVector.fromArray(S, g, go + x, m).fma(FloatVector.fromArray(S, src, so + x, m), a1);
+                        }
+                    }
+                    total += a0.add(a1).reduceLanes(VectorOperators.ADD);
                 }
+                acc[i * k + j] += total;
             }
         }
     }

@@ -47,10 +47,15 @@ final class RowKernels {
         double s = 0;
         for (int blk = 0; blk < len; blk += BLOCK) {
             int e = Math.min(len, blk + BLOCK), i = blk;
-            FloatVector acc = FloatVector.zero(S);
+            // Two accumulators: independent FMA chains hide the FMA latency.
+            FloatVector acc = FloatVector.zero(S), acc2 = acc;
+            for (; i <= e - 2 * VL; i += 2 * VL) {
+                acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+                acc2 = FloatVector.fromArray(S, a, ao + i + VL).fma(FloatVector.fromArray(S, b, bo + i + VL), acc2);
+            }
             for (; i <= e - VL; i += VL)
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-            float t = acc.reduceLanes(VectorOperators.ADD);
+            float t = acc.add(acc2).reduceLanes(VectorOperators.ADD);
             for (; i < e; i++) t += a[ao + i] * b[bo + i];
             s += t;
         }

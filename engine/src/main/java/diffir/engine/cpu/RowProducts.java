@@ -93,6 +93,28 @@ final class RowProducts {
                 int i0 = i, i1 = Math.min(i + 1, m - 1), i2 = Math.min(i + 2, m - 1), i3 = Math.min(i + 3, m - 1);
                 int k0 = co + i0 * n, k1 = co + i1 * n, k2 = co + i2 * n, k3 = co + i3 * n;
                 int p = t0;
+                // Two vectors per row: eight independent FMA chains per loaded coefficient set.
+                for (; p <= t1 - 2 * VL; p += 2 * VL) {
+                    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                    for (int j = 0; j < n; j++) {
+                        int r = sb + j * stride + p;
+                        FloatVector v = FloatVector.fromArray(S, src, r), u = FloatVector.fromArray(S, src, r + VL);
+                        FloatVector c0 = FloatVector.broadcast(S, coef[k0 + j]), c1 = FloatVector.broadcast(S, coef[k1 + j]);
+                        FloatVector c2 = FloatVector.broadcast(S, coef[k2 + j]), c3 = FloatVector.broadcast(S, coef[k3 + j]);
+                        a0 = v.fma(c0, a0);
+                        b0 = u.fma(c0, b0);
+                        a1 = v.fma(c1, a1);
+                        b1 = u.fma(c1, b1);
+                        a2 = v.fma(c2, a2);
+                        b2 = u.fma(c2, b2);
+                        a3 = v.fma(c3, a3);
+                        b3 = u.fma(c3, b3);
+                    }
+                    store(a0, b0, self, selfCoef, sco, selfB, dst, db, i0, stride, p);
+                    store(a1, b1, self, selfCoef, sco, selfB, dst, db, i1, stride, p);
+                    store(a2, b2, self, selfCoef, sco, selfB, dst, db, i2, stride, p);
+                    store(a3, b3, self, selfCoef, sco, selfB, dst, db, i3, stride, p);
+                }
                 for (; p <= t1 - VL; p += VL) {
                     FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
                     for (int j = 0; j < n; j++) {
@@ -102,16 +124,10 @@ final class RowProducts {
                         a2 = v.fma(FloatVector.broadcast(S, coef[k2 + j]), a2);
                         a3 = v.fma(FloatVector.broadcast(S, coef[k3 + j]), a3);
                     }
-                    if (self != null) {
-                        a0 = FloatVector.fromArray(S, self, selfB + i0 * stride + p).fma(FloatVector.broadcast(S, selfCoef[sco + i0]), a0);
-                        a1 = FloatVector.fromArray(S, self, selfB + i1 * stride + p).fma(FloatVector.broadcast(S, selfCoef[sco + i1]), a1);
-                        a2 = FloatVector.fromArray(S, self, selfB + i2 * stride + p).fma(FloatVector.broadcast(S, selfCoef[sco + i2]), a2);
-                        a3 = FloatVector.fromArray(S, self, selfB + i3 * stride + p).fma(FloatVector.broadcast(S, selfCoef[sco + i3]), a3);
-                    }
-                    a0.intoArray(dst, db + i0 * stride + p);
-                    a1.intoArray(dst, db + i1 * stride + p);
-                    a2.intoArray(dst, db + i2 * stride + p);
-                    a3.intoArray(dst, db + i3 * stride + p);
+                    store(a0, null, self, selfCoef, sco, selfB, dst, db, i0, stride, p);
+                    store(a1, null, self, selfCoef, sco, selfB, dst, db, i1, stride, p);
+                    store(a2, null, self, selfCoef, sco, selfB, dst, db, i2, stride, p);
+                    store(a3, null, self, selfCoef, sco, selfB, dst, db, i3, stride, p);
                 }
                 for (int r = i; r < Math.min(i + 4, m); r++) {
                     for (int q = p; q < t1; q++) {
@@ -122,5 +138,19 @@ final class RowProducts {
                 }
             }
         }
+    }
+
+    /** Adds row i's self term (when self is non-null) to one or two vectors at p, p+VL and stores them in dst row i. */
+    private static void store(FloatVector a, FloatVector b, float[] self, float[] selfCoef, int sco, int selfB,
+                              float[] dst, int db, int i, int stride, int p) {
+        int d = db + i * stride + p;
+        if (self != null) {
+            FloatVector c = FloatVector.broadcast(S, selfCoef[sco + i]);
+            int q = selfB + i * stride + p;
+            a = FloatVector.fromArray(S, self, q).fma(c, a);
+            if (b != null) b = FloatVector.fromArray(S, self, q + VL).fma(c, b);
+        }
+        a.intoArray(dst, d);
+        if (b != null) b.intoArray(dst, d + VL);
     }
 }
