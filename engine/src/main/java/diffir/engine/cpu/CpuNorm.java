@@ -1,5 +1,6 @@
 package diffir.engine.cpu;
 
+import diffir.engine.Shapes;
 import diffir.engine.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -388,7 +389,7 @@ final class CpuNorm {
     private record Geometry(String kernel, int n, int c, int h, int w, int p) {
         static Geometry of(String kernel, Tensor x, Tensor weight, Tensor bias, Tensor mod) {
             int[] s = KernelArgs.rank(kernel, "x (N, C, H, W)", x, 4);
-            KernelArgs.require(s[1] > 0, kernel, "x has no channels: " + diffir.engine.Shapes.str(s));
+            KernelArgs.require(s[1] > 0, kernel, "x has no channels: " + Shapes.str(s));
             KernelArgs.shape(kernel, "weight", weight, s[1]);
             KernelArgs.optionalShape(kernel, "bias", bias, s[1]);
             KernelArgs.optionalShape(kernel, "mod", mod, s[0], 2 * s[1]);
