@@ -81,9 +81,11 @@ def main():
     smooth = np.stack([(x * 10) % 256, (y * 15) % 256, ((x + y) * 6) % 256], axis=-1).astype(np.uint8)
     Image.fromarray(smooth, "RGB").save(p("smooth.jpg"), quality=95)
     Image.fromarray(smooth, "RGB").save(p("smooth.png"))
+    noisy = np.random.default_rng(5).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    Image.fromarray(noisy, "RGB").save(p("noisy.jpg"), quality=90)
     # Broken files.
     truncate("smooth.png", "truncated.png", 0.6)
-    truncate("smooth.jpg", "truncated.jpg", 0.6)
+    truncate("noisy.jpg", "truncated.jpg", 0.8)  # cut inside the entropy-coded data
     truncate("palette.gif", "truncated.gif", 0.7)
     truncate("rgb8.bmp", "truncated.bmp", 0.9)
     with open(p("rgb8.png"), "rb") as f:

@@ -154,11 +154,11 @@ public final class ImageFiles {
             if (at + 8 > b.length) throw new InvalidImageException(file, "truncated PNG (ends before the IEND chunk)");
             long len = buf.getInt(at) & 0xFFFFFFFFL;
             String type = new String(b, at + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-            if (at + 12 + len > b.length) throw new InvalidImageException(file, "truncated PNG (ends inside a " + type + " chunk)");
+            if (at + 12 + len > b.length) throw new InvalidImageException(file, "truncated PNG (ends inside chunk " + type + ")");
             crc.reset();
             crc.update(b, at + 4, (int) (4 + len));
             if ((int) crc.getValue() != buf.getInt((int) (at + 8 + len)))
-                throw new InvalidImageException(file, "corrupt PNG (CRC mismatch in a " + type + " chunk)");
+                throw new InvalidImageException(file, "corrupt PNG (CRC mismatch in chunk " + type + ")");
             if (type.equals("IEND")) return;
             at += (int) (12 + len);
         }
