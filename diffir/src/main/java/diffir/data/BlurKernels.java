@@ -12,7 +12,8 @@ public final class BlurKernels {
     private BlurKernels() {}
 
     public static final int MOTION_MIN = 7, MOTION_MAX = 31;
-    private static final int STEPS = 1000;
+    /** Time steps of a trajectory: few enough that the random turns add up to curves, not scribbles. */
+    private static final int STEPS = 64;
     /** Boracchi and Foi's total trajectory length in pixels; the strengths below are relative to it. */
     private static final double PATH_LENGTH = 60;
 
@@ -24,17 +25,20 @@ public final class BlurKernels {
     /**
      * A camera-shake kernel in the style of Boracchi and Foi (2012): a random-walk trajectory with
      * inertia, a pull back toward the start, Gaussian jitter and occasional abrupt shakes, each
-     * strength drawn at random per kernel; a random part of it (the exposure) is kept, scaled so its
-     * longer side spans 35-100% of the kernel, centred, and drawn with bilinear splats.
+     * strength drawn at random per kernel. A random part of it (the exposure) is kept and drawn with
+     * bilinear splats, centred; its length in pixels is 40-160% of the kernel size, shrunk where
+     * needed so it stays inside the kernel less a one-pixel rim. A path that curls up therefore
+     * blurs less than a straight one, as in the original model.
      */
     public static Kernel motion(SplittableRandom rng, int minSize, int maxSize) {
         if (minSize < 3 || maxSize < minSize) throw new IllegalArgumentException("motion kernel sizes must satisfy 3 <= min <= max, got " + minSize + ", " + maxSize);
-        int lo = (minSize + 1) / 2, hi = (maxSize - 1) / 2; // size = 2k + 1
+        int lo = minSize / 2, hi = (maxSize - 1) / 2; // size = 2k + 1 within [minSize, maxSize]
         if (hi < lo) throw new IllegalArgumentException("no odd size in [" + minSize + ", " + maxSize + "]");
         int size = 2 * rng.nextInt(lo, hi + 1) + 1;
         double[][] path = trajectory(rng, STEPS);
-        int keep = Math.max(2, (int) Math.round(STEPS * Seeds.uniform(rng, 0.5, 1.0)));
-        double extent = Seeds.uniform(rng, 0.35, 1.0) * (size - 2);
+        double exposure = Seeds.uniform(rng, 0.5, 1.0);
+        int keep = Math.max(2, (int) Math.round(STEPS * exposure));
+        double extent = Seeds.uniform(rng, 0.35, 1.0) * (size - 3);
         return rasterize(path[0], path[1], keep, size, extent);
     }
 
@@ -67,7 +71,11 @@ public final class BlurKernels {
         return new double[][]{xs, ys};
     }
 
-    /** Draws the first n points scaled so the bounding box's longer side is extent, centred in size x size. */
+    /**
+     * Draws the first n points, scaled so the bounding box's longer side is extent pixels, centred in
+     * size x size. Each time step spends the same exposure along its segment, split over bilinear
+     * splats at most half a pixel apart so fast segments leave no gaps. Normalised.
+     */
     static Kernel rasterize(double[] xs, double[] ys, int n, int size, double extent) {
         double minX = Double.MAX_VALUE, maxX = -Double.MAX_VALUE, minY = Double.MAX_VALUE, maxY = -Double.MAX_VALUE;
         for (int i = 0; i < n; i++) {
@@ -78,21 +86,30 @@ public final class BlurKernels {
         double s = span > 1e-12 ? extent / span : 0;
         double centre = (size - 1) / 2.0, cx = (minX + maxX) / 2, cy = (minY + maxY) / 2;
         double[] k = new double[size * size];
-        for (int i = 0; i < n; i++) {
-            double px = centre + (xs[i] - cx) * s, py = centre + (ys[i] - cy) * s;
-            int x0 = (int) Math.floor(px), y0 = (int) Math.floor(py);
-            double fx = px - x0, fy = py - y0;
-            splat(k, size, y0, x0, (1 - fy) * (1 - fx));
-            splat(k, size, y0, x0 + 1, (1 - fy) * fx);
-            splat(k, size, y0 + 1, x0, fy * (1 - fx));
-            splat(k, size, y0 + 1, x0 + 1, fy * fx);
+        for (int i = 0; i + 1 < n; i++) {
+            double ax = centre + (xs[i] - cx) * s, ay = centre + (ys[i] - cy) * s;
+            double bx = centre + (xs[i + 1] - cx) * s, by = centre + (ys[i + 1] - cy) * s;
+            int parts = Math.max(1, (int) Math.ceil(2 * Math.hypot(bx - ax, by - ay)));
+            for (int p = 0; p < parts; p++) {
+                double t = (p + 0.5) / parts;
+                splatBilinear(k, size, ax + t * (bx - ax), ay + t * (by - ay), 1.0 / parts);
+            }
         }
         return Kernel.normalized(size, k);
     }
 
+    private static void splatBilinear(double[] k, int size, double px, double py, double w) {
+        int x0 = (int) Math.floor(px), y0 = (int) Math.floor(py);
+        double fx = px - x0, fy = py - y0;
+        splat(k, size, y0, x0, w * (1 - fy) * (1 - fx));
+        splat(k, size, y0, x0 + 1, w * (1 - fy) * fx);
+        splat(k, size, y0 + 1, x0, w * fy * (1 - fx));
+        splat(k, size, y0 + 1, x0 + 1, w * fy * fx);
+    }
+
     private static void splat(double[] k, int size, int y, int x, double w) {
         if (w == 0) return;
-        // extent <= size - 2 keeps every splat inside; clamp anyway against rounding at the edge.
+        // extent <= size - 3 keeps every splat off the outer ring; clamp anyway against rounding.
         y = Math.min(size - 1, Math.max(0, y));
         x = Math.min(size - 1, Math.max(0, x));
         k[y * size + x] += w;
