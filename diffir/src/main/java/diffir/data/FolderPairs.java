@@ -19,8 +19,13 @@ public final class FolderPairs implements PairSource {
     private final List<Path> lq, gt;
     private final int scale;
     private final ImageCache cache;
+    private final int[][] gtDims; // {height, width} per GT file, or null when not read up front
 
     public FolderPairs(List<Path> lqFiles, List<Path> gtFiles, int scale, ImageCache cache) {
+        this(lqFiles, gtFiles, scale, cache, null);
+    }
+
+    private FolderPairs(List<Path> lqFiles, List<Path> gtFiles, int scale, ImageCache cache, int[][] gtDims) {
         if (lqFiles.size() != gtFiles.size() || lqFiles.isEmpty())
             throw new IllegalArgumentException(lqFiles.size() + " LQ and " + gtFiles.size() + " GT files; need the same positive number");
         if (scale <= 0) throw new IllegalArgumentException("scale must be positive, got " + scale);
@@ -28,6 +33,7 @@ public final class FolderPairs implements PairSource {
         this.gt = List.copyOf(gtFiles);
         this.scale = scale;
         this.cache = cache;
+        this.gtDims = gtDims;
     }
 
     /**
@@ -44,8 +50,12 @@ public final class FolderPairs implements PairSource {
         for (String n : gtByName.keySet())
             if (!lqByName.containsKey(n)) throw new IOException(gtDir.resolve(n) + ": no LQ image of the same name in " + lqDir);
         List<Path> lqs = new ArrayList<>(lqByName.values()), gts = new ArrayList<>(gtByName.values());
-        for (int i = 0; i < lqs.size(); i++) checkSizes(lqs.get(i), ImageFiles.dimensions(lqs.get(i)), gts.get(i), ImageFiles.dimensions(gts.get(i)), task.scale());
-        return new FolderPairs(lqs, gts, task.scale(), cache);
+        int[][] dims = new int[gts.size()][];
+        for (int i = 0; i < lqs.size(); i++) {
+            dims[i] = ImageFiles.dimensions(gts.get(i));
+            checkSizes(lqs.get(i), ImageFiles.dimensions(lqs.get(i)), gts.get(i), dims[i], task.scale());
+        }
+        return new FolderPairs(lqs, gts, task.scale(), cache, dims);
     }
 
     private static TreeMap<String, Path> byName(List<Path> files) {
@@ -83,12 +93,21 @@ public final class FolderPairs implements PairSource {
     }
 
     @Override
+    public void checkPatch(int patch) throws IOException {
+        Patches.requirePatch(patch, scale);
+        for (int i = 0; i < gt.size(); i++) {
+            int[] d = gtDims != null ? gtDims[i] : ImageFiles.dimensions(gt.get(i));
+            if (d[0] < patch || d[1] < patch) throw Patches.tooSmall(gt.get(i), d[0], d[1], patch, "training patch");
+        }
+    }
+
+    @Override
     public LqGt randomPatch(int index, int patch, SplittableRandom rng) throws IOException {
         Patches.requirePatch(patch, scale);
         LqGt p = load(index);
         int lp = patch / scale;
         if (p.lq().height() < lp || p.lq().width() < lp)
-            throw new InvalidImageException(gt.get(index), "is " + p.gt().height() + "x" + p.gt().width() + ", smaller than the " + patch + "x" + patch + " training patch");
+            throw Patches.tooSmall(gt.get(index), p.gt().height(), p.gt().width(), patch, "training patch");
         int y = rng.nextInt(p.lq().height() - lp + 1), x = rng.nextInt(p.lq().width() - lp + 1);
         return new LqGt(p.lq().crop(y, x, lp, lp), p.gt().crop(y * scale, x * scale, patch, patch));
     }
@@ -100,7 +119,7 @@ public final class FolderPairs implements PairSource {
         Patches.requirePatch(crop, scale);
         int lc = crop / scale;
         if (p.lq().height() < lc || p.lq().width() < lc)
-            throw new InvalidImageException(gt.get(index), "is " + p.gt().height() + "x" + p.gt().width() + ", smaller than the " + crop + "x" + crop + " validation crop");
+            throw Patches.tooSmall(gt.get(index), p.gt().height(), p.gt().width(), crop, "validation crop");
         int y = (p.lq().height() - lc) / 2, x = (p.lq().width() - lc) / 2;
         return new LqGt(p.lq().crop(y, x, lc, lc), p.gt().crop(y * scale, x * scale, crop, crop));
     }

@@ -15,6 +15,12 @@ public interface PairSource {
     int scale();
 
     /**
+     * Fails, naming the first image, unless every image is at least patch x patch (read from the file
+     * headers) and patch is a multiple of the scale.
+     */
+    void checkPatch(int patch) throws IOException;
+
+    /**
      * An aligned pair at a random position of image index: GT patch x patch (patch a multiple of the
      * scale), LQ patch/scale square. An image smaller than the patch is an error naming it.
      */

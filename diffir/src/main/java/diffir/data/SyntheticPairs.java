@@ -1,6 +1,7 @@
 package diffir.data;
 
 import diffir.image.Image;
+import diffir.image.ImageFiles;
 import diffir.image.InvalidImageException;
 
 import java.io.IOException;
@@ -13,6 +14,7 @@ public final class SyntheticPairs implements PairSource {
     private final List<Path> files;
     private final Task task;
     private final ImageCache cache;
+    private int[][] dims; // {height, width} per file from its header, read on first use
 
     public SyntheticPairs(List<Path> gtFiles, Task task, ImageCache cache) {
         if (gtFiles.isEmpty()) throw new IllegalArgumentException("no ground-truth images given");
@@ -46,13 +48,30 @@ public final class SyntheticPairs implements PairSource {
     }
 
     @Override
+    public void checkPatch(int patch) throws IOException {
+        Patches.requirePatch(patch, task.scale());
+        int[][] d = dimensions();
+        for (int i = 0; i < d.length; i++)
+            if (d[i][0] < patch || d[i][1] < patch) throw Patches.tooSmall(files.get(i), d[i][0], d[i][1], patch, "training patch");
+    }
+
+    private synchronized int[][] dimensions() throws IOException {
+        if (dims == null) {
+            int[][] d = new int[files.size()][];
+            for (int i = 0; i < d.length; i++) d[i] = ImageFiles.dimensions(files.get(i));
+            dims = d;
+        }
+        return dims;
+    }
+
+    @Override
     public LqGt randomPatch(int index, int patch, SplittableRandom rng) throws IOException {
         int s = task.scale();
         Patches.requirePatch(patch, s);
         Path file = files.get(index);
         Image gt = cache.rgb(file);
         if (gt.height() < patch || gt.width() < patch)
-            throw new InvalidImageException(file, "is " + gt.height() + "x" + gt.width() + ", smaller than the " + patch + "x" + patch + " training patch");
+            throw Patches.tooSmall(file, gt.height(), gt.width(), patch, "training patch");
         int y = rng.nextInt((gt.height() - patch) / s + 1) * s, x = rng.nextInt((gt.width() - patch) / s + 1) * s;
         return degradeInContext(gt, y, x, patch, rng);
     }
@@ -68,7 +87,7 @@ public final class SyntheticPairs implements PairSource {
         }
         Patches.requirePatch(crop, s);
         if (gt.height() < crop || gt.width() < crop)
-            throw new InvalidImageException(file, "is " + gt.height() + "x" + gt.width() + ", smaller than the " + crop + "x" + crop + " validation crop");
+            throw Patches.tooSmall(file, gt.height(), gt.width(), crop, "validation crop");
         return degradeInContext(gt, (gt.height() - crop) / 2 / s * s, (gt.width() - crop) / 2 / s * s, crop, rng);
     }
 

@@ -7,7 +7,9 @@ import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The training stream: batch k is a pure function of (seed, k, batch size, patch size). Sample i of
@@ -20,6 +22,7 @@ public final class TrainingSet {
     private final PairSource source;
     private final long seed;
     private final boolean augment;
+    private final Set<Integer> checkedPatches = ConcurrentHashMap.newKeySet();
 
     public TrainingSet(PairSource source, long seed, boolean augment) {
         this.source = source;
@@ -35,6 +38,10 @@ public final class TrainingSet {
     public Batch batch(long step, int batchSize, int patch) throws IOException {
         if (batchSize <= 0) throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
         if (step < 0) throw new IllegalArgumentException("step must be >= 0, got " + step);
+        if (!checkedPatches.contains(patch)) {
+            source.checkPatch(patch); // every image, once per patch size: a too-small one is named before training starts
+            checkedPatches.add(patch);
+        }
         LqGt[] pairs = new LqGt[batchSize];
         try {
             Parallel.each(batchSize, i -> pairs[i] = sample(step, i, patch));
