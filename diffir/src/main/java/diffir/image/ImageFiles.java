@@ -41,7 +41,11 @@ public final class ImageFiles {
     public static LoadedImage read(Path file) throws IOException {
         if (Files.isDirectory(file)) throw new InvalidImageException(file, "is a directory, not an image file");
         if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "no such image file");
-        byte[] bytes = Files.readAllBytes(file);
+        return decode(Files.readAllBytes(file), file);
+    }
+
+    /** Decodes the bytes of an image file; file names it in messages (it need not exist). */
+    public static LoadedImage decode(byte[] bytes, Path file) throws IOException {
         if (bytes.length == 0) throw new InvalidImageException(file, "empty file, not an image");
         String format = sniff(bytes);
         checkComplete(file, format, bytes);
