@@ -46,6 +46,14 @@ public enum Task {
         return this == INPAINT ? gtChannels + 1 : gtChannels;
     }
 
+    /**
+     * Whether PSNR/SSIM are reported on the Y channel: yes for super-resolution (the reference RealSR
+     * configurations use {@code test_y_channel: true}, {@code crop_border: 0}), RGB otherwise.
+     */
+    public boolean metricsOnY() {
+        return scale > 1;
+    }
+
     /** The lower-case name used on command lines: deblur, sr2, sr4, inpaint. */
     public String id() {
         return name().toLowerCase(Locale.ROOT);

@@ -1,5 +1,6 @@
 package diffir.metrics;
 
+import diffir.engine.cpu.Parallel;
 import diffir.image.Image;
 
 /**
@@ -18,8 +19,10 @@ public final class Ssim {
     public static double compute(Image output, Image reference, int cropBorder, boolean yChannel) {
         MetricPlanes.requireComparable(output, reference, cropBorder, WINDOW, "SSIM");
         MetricPlanes a = MetricPlanes.of(output, cropBorder, yChannel), b = MetricPlanes.of(reference, cropBorder, yChannel);
+        double[] perChannel = new double[a.channels];
+        Parallel.each(a.channels, c -> perChannel[c] = channel(a.planes[c], b.planes[c], a.height, a.width));
         double total = 0;
-        for (int c = 0; c < a.channels; c++) total += channel(a.planes[c], b.planes[c], a.height, a.width);
+        for (double v : perChannel) total += v;
         return total / a.channels;
     }
 
