@@ -337,8 +337,12 @@ public final class PthReader {
             byte[] b;
             try (InputStream in = zip.getInputStream(e)) {
                 b = in.readNBytes((int) size);
-                if (b.length != size) throw new CheckpointFormatException(file, "entry " + e.getName() + " is truncated (" + b.length + " of " + size + " bytes)");
+            } catch (CheckpointFormatException x) {
+                throw x;
+            } catch (IOException x) { // the zip library's own errors may carry no message
+                throw new CheckpointFormatException(file, "entry " + e.getName() + " cannot be read (corrupt or truncated archive): " + x, x);
             }
+            if (b.length != size) throw new CheckpointFormatException(file, "entry " + e.getName() + " is truncated (" + b.length + " of " + size + " bytes)");
             CRC32 crc = new CRC32();
             crc.update(b);
             if (e.getCrc() != -1 && crc.getValue() != e.getCrc())
