@@ -58,10 +58,16 @@ public final class PthReader {
     public static Object read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "no such file");
         checkSignature(file);
-        try (ZipFile zip = new ZipFile(file.toFile())) {
+        ZipFile zip;
+        try {
+            zip = new ZipFile(file.toFile());
+        } catch (IOException e) {
+            throw new CheckpointFormatException(file, "is not a valid zip archive (truncated or corrupt?): " + e, e);
+        }
+        try (zip) {
             return new Archive(zip, file, Files.size(file)).load();
         } catch (ZipException e) {
-            throw new CheckpointFormatException(file, "not a valid zip archive (truncated or corrupt?): " + e.getMessage(), e);
+            throw new CheckpointFormatException(file, "is not a valid zip archive (truncated or corrupt?): " + e.getMessage(), e);
         }
     }
 
