@@ -136,6 +136,9 @@ def matmuls():
     case("matmul_tb", lambda a, b: a @ b.transpose(-1, -2), randn(2, 3, 4), randn(2, 5, 4))
     case("matmul_tab", lambda a, b: a.transpose(-1, -2) @ b.transpose(-1, -2), randn(2, 4, 3), randn(2, 5, 4))
     case("matmul_tb_shared", lambda a, b: a @ b.transpose(-1, -2), randn(2, 3, 4), randn(5, 4))
+    case("matmul_ta_shared", lambda a, b: a.transpose(-1, -2) @ b, randn(2, 4, 3), randn(4, 5))
+    case("matmul_shared_a_tb", lambda a, b: a @ b.transpose(-1, -2), randn(3, 4), randn(2, 5, 4))
+    case("matmul_shared_a_ta", lambda a, b: a.transpose(-1, -2) @ b, randn(4, 3), randn(2, 4, 5))
     case("linear", F.linear, randn(2, 3, 4), randn(5, 4), randn(5))
 
 

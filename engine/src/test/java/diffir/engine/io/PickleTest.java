@@ -86,13 +86,23 @@ class PickleTest {
     }
 
     private Path archive(byte[] pickle, float[] storage0) throws IOException {
-        Path p = dir.resolve("a" + Arrays.hashCode(pickle) + ".pth");
+        return archive(pickle, storage0, null);
+    }
+
+    /** A torch.save-like archive: the pickle, storage 0 as float32 and an optional byteorder entry. */
+    private Path archive(byte[] pickle, float[] storage0, String byteorder) throws IOException {
+        Path p = dir.resolve("a" + Arrays.hashCode(pickle) + byteorder + ".pth");
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(p))) {
             z.putNextEntry(new ZipEntry("archive/data.pkl"));
             z.write(pickle);
+            if (byteorder != null) {
+                z.putNextEntry(new ZipEntry("archive/byteorder"));
+                z.write(byteorder.getBytes(StandardCharsets.US_ASCII));
+            }
             if (storage0 != null) {
                 z.putNextEntry(new ZipEntry("archive/data/0"));
-                ByteBuffer bb = ByteBuffer.allocate(4 * storage0.length).order(ByteOrder.LITTLE_ENDIAN);
+                ByteOrder order = "big".equals(byteorder) ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+                ByteBuffer bb = ByteBuffer.allocate(4 * storage0.length).order(order);
                 bb.asFloatBuffer().put(storage0);
                 z.write(bb.array());
             }
@@ -126,6 +136,15 @@ class PickleTest {
         byte[] p = new Asm().op('}').str("w").tensor1d("0", 8, 1, 3, 2).op('s', '.').bytes();
         Map<String, Tensor> sd = PthReader.readStateDict(archive(p, new float[]{0, 1, 2, 3, 4, 5, 6, 7}));
         assertArrayEquals(new float[]{1, 3, 5}, sd.get("w").toFloatArray());
+    }
+
+    @Test
+    void honoursTheByteorderEntry() throws Exception {
+        byte[] p = new Asm().op('}').str("w").tensor1d("0", 3, 0, 3, 1).op('s', '.').bytes();
+        float[] v = {1.5f, -2f, 1e-3f};
+        assertArrayEquals(v, PthReader.readStateDict(archive(p, v, "big")).get("w").toFloatArray());
+        assertArrayEquals(v, PthReader.readStateDict(archive(p, v, "little")).get("w").toFloatArray());
+        assertMessage(CheckpointFormatException.class, "unknown byteorder 'middle'", () -> PthReader.readStateDict(archive(p, v, "middle")));
     }
 
     @Test

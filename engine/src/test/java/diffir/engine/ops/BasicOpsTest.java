@@ -97,6 +97,9 @@ class BasicOpsTest {
                 one("matmul_tb", in -> Ops.matmul(in[0], in[1], false, true)),
                 one("matmul_tab", in -> Ops.matmul(in[0], in[1], true, true)),
                 one("matmul_tb_shared", in -> Ops.matmul(in[0], in[1], false, true)),
+                one("matmul_ta_shared", in -> Ops.matmul(in[0], in[1], true, false)),
+                one("matmul_shared_a_tb", in -> Ops.matmul(in[0], in[1], false, true)),
+                one("matmul_shared_a_ta", in -> Ops.matmul(in[0], in[1], true, false)),
                 one("linear", in -> Ops.linear(in[0], in[1], in[2])),
                 // shapes
                 one("reshape", in -> Ops.reshape(in[0], 5, 6)),
