@@ -2,6 +2,7 @@ package diffir.engine.cpu;
 
 import diffir.engine.backend.ConvSpec;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -68,16 +69,23 @@ final class CpuDepthwise {
         int ph = (oh - 1) * sh + kh, pw = (ow - 1) * sw + kw;
         Parallel.range(c, 1, (from, to) -> {
             float[] pad = padded(ph * pw);
+            float[] g9 = new float[9];
             for (int ch = from; ch < to; ch++) {
                 int taps = wo + ch * kh * kw;
                 Arrays.fill(gw, taps, taps + kh * kw, 0f);
+                Arrays.fill(g9, 0f);
                 for (int n = 0; n < s.n(); n++) {
                     int plane = n * c + ch;
                     padPlane(x, xo + plane * h * wd, h, wd, s.padH(), s.padW(), 1, 1, pad, ph, pw);
+                    if (kh == 3 && kw == 3 && sh == 1 && sw == 1) {
+                        taps3x3(gy, go + plane * oh * ow, oh, ow, pad, pw, g9);
+                        continue;
+                    }
                     for (int r = 0; r < kh; r++)
                         for (int t = 0; t < kw; t++)
                             gw[taps + r * kw + t] += dotTap(gy, go + plane * oh * ow, oh, ow, pad, pw, r * pw + t, sh, sw);
                 }
+                if (kh == 3 && kw == 3 && sh == 1 && sw == 1) System.arraycopy(g9, 0, gw, taps, 9);
             }
         });
     }
@@ -112,7 +120,26 @@ final class CpuDepthwise {
     /** out (oh x ow at out[oo]) = bias + correlation of pad (row length pw) with the kh x kw taps at wt[wo]. */
     static void correlate(float[] pad, int pw, float[] wt, int wo, int kh, int kw, int sh, int sw, float bias,
                           float[] out, int oo, int oh, int ow) {
+        // Whole vectors of output columns (stride 1 along rows only), then the rest one by one.
         int vecEnd = sw == 1 ? ow - ow % V : 0;
+        if (kh == 3 && kw == 3) correlate3x3(pad, pw, wt, wo, sh, bias, out, oo, oh, vecEnd, ow);
+        else correlateVectors(pad, pw, wt, wo, kh, kw, sh, bias, out, oo, oh, vecEnd, ow);
+        for (int y = 0; y < oh; y++) {
+            int top = y * sh * pw, o = oo + y * ow;
+            for (int x = vecEnd; x < ow; x++) {
+                float acc = bias;
+                for (int r = 0; r < kh; r++) {
+                    int row = top + r * pw + x * sw, wr = wo + r * kw;
+                    for (int t = 0; t < kw; t++) acc += pad[row + t] * wt[wr + t];
+                }
+                out[o + x] = acc;
+            }
+        }
+    }
+
+    /** Output columns [0, vecEnd) of {@link #correlate}, any kernel, stride 1 along rows. */
+    private static void correlateVectors(float[] pad, int pw, float[] wt, int wo, int kh, int kw, int sh, float bias,
+                                         float[] out, int oo, int oh, int vecEnd, int ow) {
         for (int y = 0; y < oh; y++) {
             int top = y * sh * pw, o = oo + y * ow;
             for (int x = 0; x < vecEnd; x += V) {
@@ -124,15 +151,71 @@ final class CpuDepthwise {
                 }
                 acc.intoArray(out, o + x);
             }
-            for (int x = vecEnd; x < ow; x++) {
-                float acc = bias;
-                for (int r = 0; r < kh; r++) {
-                    int row = top + r * pw + x * sw, wr = wo + r * kw;
-                    for (int t = 0; t < kw; t++) acc += pad[row + t] * wt[wr + t];
-                }
-                out[o + x] = acc;
+        }
+    }
+
+    /** {@link #correlateVectors} for 3x3 kernels: the nine taps stay in registers. */
+    private static void correlate3x3(float[] pad, int pw, float[] wt, int wo, int sh, float bias,
+                                     float[] out, int oo, int oh, int vecEnd, int ow) {
+        FloatVector w0 = FloatVector.broadcast(S, wt[wo]), w1 = FloatVector.broadcast(S, wt[wo + 1]);
+        FloatVector w2 = FloatVector.broadcast(S, wt[wo + 2]), w3 = FloatVector.broadcast(S, wt[wo + 3]);
+        FloatVector w4 = FloatVector.broadcast(S, wt[wo + 4]), w5 = FloatVector.broadcast(S, wt[wo + 5]);
+        FloatVector w6 = FloatVector.broadcast(S, wt[wo + 6]), w7 = FloatVector.broadcast(S, wt[wo + 7]);
+        FloatVector w8 = FloatVector.broadcast(S, wt[wo + 8]), b = FloatVector.broadcast(S, bias);
+        for (int y = 0; y < oh; y++) {
+            int r0 = y * sh * pw, r1 = r0 + pw, r2 = r1 + pw, o = oo + y * ow;
+            for (int x = 0; x < vecEnd; x += V) {
+                FloatVector acc = FloatVector.fromArray(S, pad, r0 + x).fma(w0, b);
+                acc = FloatVector.fromArray(S, pad, r0 + x + 1).fma(w1, acc);
+                acc = FloatVector.fromArray(S, pad, r0 + x + 2).fma(w2, acc);
+                acc = FloatVector.fromArray(S, pad, r1 + x).fma(w3, acc);
+                acc = FloatVector.fromArray(S, pad, r1 + x + 1).fma(w4, acc);
+                acc = FloatVector.fromArray(S, pad, r1 + x + 2).fma(w5, acc);
+                acc = FloatVector.fromArray(S, pad, r2 + x).fma(w6, acc);
+                acc = FloatVector.fromArray(S, pad, r2 + x + 1).fma(w7, acc);
+                acc = FloatVector.fromArray(S, pad, r2 + x + 2).fma(w8, acc);
+                acc.intoArray(out, o + x);
             }
         }
+    }
+
+    /**
+     * Adds to g9[0..9) the weight gradients of the nine taps of a 3x3 kernel, stride 1: sums over output
+     * pixels of g[y][x] * pad[y + r][x + s], in one pass over the rows.
+     */
+    private static void taps3x3(float[] g, int go, int oh, int ow, float[] pad, int pw, float[] g9) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z;
+        int vecEnd = ow - ow % V;
+        for (int y = 0; y < oh; y++) {
+            int gr = go + y * ow, r0 = y * pw, r1 = r0 + pw, r2 = r1 + pw;
+            for (int x = 0; x < vecEnd; x += V) {
+                FloatVector v = FloatVector.fromArray(S, g, gr + x);
+                a0 = v.fma(FloatVector.fromArray(S, pad, r0 + x), a0);
+                a1 = v.fma(FloatVector.fromArray(S, pad, r0 + x + 1), a1);
+                a2 = v.fma(FloatVector.fromArray(S, pad, r0 + x + 2), a2);
+                a3 = v.fma(FloatVector.fromArray(S, pad, r1 + x), a3);
+                a4 = v.fma(FloatVector.fromArray(S, pad, r1 + x + 1), a4);
+                a5 = v.fma(FloatVector.fromArray(S, pad, r1 + x + 2), a5);
+                a6 = v.fma(FloatVector.fromArray(S, pad, r2 + x), a6);
+                a7 = v.fma(FloatVector.fromArray(S, pad, r2 + x + 1), a7);
+                a8 = v.fma(FloatVector.fromArray(S, pad, r2 + x + 2), a8);
+            }
+            for (int x = vecEnd; x < ow; x++) {
+                float v = g[gr + x];
+                for (int r = 0; r < 3; r++)
+                    for (int t = 0; t < 3; t++) g9[r * 3 + t] += v * pad[(y + r) * pw + x + t];
+            }
+        }
+        g9[0] += a0.reduceLanes(VectorOperators.ADD);
+        g9[1] += a1.reduceLanes(VectorOperators.ADD);
+        g9[2] += a2.reduceLanes(VectorOperators.ADD);
+        g9[3] += a3.reduceLanes(VectorOperators.ADD);
+        g9[4] += a4.reduceLanes(VectorOperators.ADD);
+        g9[5] += a5.reduceLanes(VectorOperators.ADD);
+        g9[6] += a6.reduceLanes(VectorOperators.ADD);
+        g9[7] += a7.reduceLanes(VectorOperators.ADD);
+        g9[8] += a8.reduceLanes(VectorOperators.ADD);
     }
 
     /** Sum over output pixels (y, x) of g[y][x] * pad[y*sh*pw + x*sw + shift]: one tap's weight gradient. */
@@ -146,6 +229,6 @@ final class CpuDepthwise {
                 acc = FloatVector.fromArray(S, g, gr + x).fma(FloatVector.fromArray(S, pad, pr + x), acc);
             for (int x = vecEnd; x < ow; x++) tail += g[gr + x] * pad[pr + x * sw];
         }
-        return acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD) + tail;
+        return acc.reduceLanes(VectorOperators.ADD) + tail;
     }
 }

@@ -45,7 +45,8 @@ final class DenseOperand extends GemmOperand {
             zeroPad(kc, w, width, dst, off);
             return;
         }
-        // k contiguous: a transposing copy, run by run of k within one segment.
+        // k contiguous: a transposing copy, run by run of k within one segment, row by row of the
+        // source: reading the w rows side by side instead thrashes L1 when their stride is a large power of 2.
         zeroPad(kc, w, width, dst, off);
         for (int k = k0; k < k0 + kc; ) {
             int within = k % kSeg;

@@ -90,12 +90,57 @@ final class GemmKernel {
     }
 
     /**
-     * The same update for a partial block (mr <= MR rows, nr <= NR columns) at an edge of C: the full
-     * block is computed into tile (MR*NR floats, scratch) and only its valid part is merged.
+     * {@link #kernel} for the first V columns only (B slivers keep their NR stride): the last sliver
+     * of a C whose width leaves at most one vector there, such as the 48-wide attention Grams.
      */
-    static void edge(int kc, float[] a, int ao, float[] b, int bo, float[] c, int co, int ldc, float beta,
-                     int mr, int nr, float[] tile) {
-        kernel(kc, a, ao, b, bo, tile, 0, NR, 0f);
+    static void kernelHalf(int kc, float[] a, int ao, float[] b, int bo, float[] c, int co, int ldc, float beta) {
+        FloatVector c0, c1, c2, c3, c4, c5;
+        if (beta == 0f) {
+            FloatVector z = FloatVector.zero(SPECIES);
+            c0 = z; c1 = z; c2 = z; c3 = z; c4 = z; c5 = z;
+        } else {
+            c0 = load(c, co, beta);
+            c1 = load(c, co + ldc, beta);
+            c2 = load(c, co + 2 * ldc, beta);
+            c3 = load(c, co + 3 * ldc, beta);
+            c4 = load(c, co + 4 * ldc, beta);
+            c5 = load(c, co + 5 * ldc, beta);
+        }
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bo);
+            c0 = FloatVector.broadcast(SPECIES, a[ao]).fma(b0, c0);
+            c1 = FloatVector.broadcast(SPECIES, a[ao + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(SPECIES, a[ao + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(SPECIES, a[ao + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(SPECIES, a[ao + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(SPECIES, a[ao + 5]).fma(b0, c5);
+            ao += MR;
+            bo += NR;
+        }
+        c0.intoArray(c, co);
+        c1.intoArray(c, co + ldc);
+        c2.intoArray(c, co + 2 * ldc);
+        c3.intoArray(c, co + 3 * ldc);
+        c4.intoArray(c, co + 4 * ldc);
+        c5.intoArray(c, co + 5 * ldc);
+    }
+
+    /**
+     * The update of any mr x nr block (mr <= MR, nr <= NR): full blocks go straight to C; partial ones
+     * are computed into tile (MR*NR floats of scratch) and only their valid part is merged.
+     */
+    static void block(int kc, float[] a, int ao, float[] b, int bo, float[] c, int co, int ldc, float beta,
+                      int mr, int nr, float[] tile) {
+        if (mr == MR && nr == NR) {
+            kernel(kc, a, ao, b, bo, c, co, ldc, beta);
+            return;
+        }
+        if (mr == MR && nr == V) {
+            kernelHalf(kc, a, ao, b, bo, c, co, ldc, beta);
+            return;
+        }
+        if (nr <= V) kernelHalf(kc, a, ao, b, bo, tile, 0, NR, 0f);
+        else kernel(kc, a, ao, b, bo, tile, 0, NR, 0f);
         for (int r = 0; r < mr; r++) {
             int ci = co + r * ldc, ti = r * NR;
             if (beta == 0f) {

@@ -19,7 +19,7 @@ abstract class GemmOperand {
         if (w == width) return;
         for (int p = 0; p < kc; p++) {
             int d = off + p * width;
-            java.util.Arrays.fill(dst, d + w, d + width, 0f);
+            for (int jj = w; jj < width; jj++) dst[d + jj] = 0f;
         }
     }
 }

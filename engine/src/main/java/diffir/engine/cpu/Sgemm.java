@@ -107,8 +107,7 @@ final class Sgemm {
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir), ao = ir * kc;
                 int ci = co + ir * ldc + jr;
-                if (mr == MR && nr == NR) GemmKernel.kernel(kc, ap, ao, bp, bo, c, ci, ldc, beta);
-                else GemmKernel.edge(kc, ap, ao, bp, bo, c, ci, ldc, beta, mr, nr, tile);
+                GemmKernel.block(kc, ap, ao, bp, bo, c, ci, ldc, beta, mr, nr, tile);
             }
         }
     }
