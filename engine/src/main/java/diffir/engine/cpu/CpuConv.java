@@ -16,7 +16,7 @@ import static diffir.engine.cpu.CpuBackend.data;
  *
  * <p>Backward input is the transposed convolution, again a forward-style GEMM: gy, with zeros
  * inserted between pixels for stride > 1 and padded by K-1-p, correlated with the flipped, transposed
- * kernel. Backward weight is gw[g] = gy[:,g] x im2col(x[:,g])^T with K running over every image, so
+ * kernel. Backward weight is gw[g]^T = im2col(x[:,g]) x gy[:,g]^T with K running over every image, so
  * the sum over the batch happens inside one GEMM.
  */
 final class CpuConv {
@@ -48,9 +48,9 @@ final class CpuConv {
             beta = 1f;
         }
         // Weight as (k = (c, r, s), i = o), shared by the images.
-        GemmOperand a = new DenseOperand(data(w), new BatchOffsets(w.offset(), groups, (long) og * cg * taps, 0), 1, cg * taps);
+        LeftOperand a = new DenseOperand(data(w), new BatchOffsets(w.offset(), groups, (long) og * cg * taps, 0), 1, cg * taps);
         BatchOffsets images = new BatchOffsets(x.offset(), groups, (long) cg * inPix, (long) s.c() * inPix);
-        GemmOperand b = pointwise(s)
+        RightOperand b = pointwise(s)
                 ? new DenseOperand(data(x), images, inPix, 1)
                 : new Im2colOperand(data(x), images, new ConvGeometry(cg, s.h(), s.w(), s.kh(), s.kw(),
                 s.strideH(), s.strideW(), s.padH(), s.padW(), 1, 1, s.outH(), s.outW()));
@@ -72,13 +72,13 @@ final class CpuConv {
         BatchOffsets result = new BatchOffsets(gx.offset(), groups, (long) cg * inPix, (long) s.c() * inPix);
         if (pointwise(s)) {
             // gx[n,g] = w[g]^T gy[n,g]: the weight read as (k = o, i = c).
-            GemmOperand a = new DenseOperand(data(w), new BatchOffsets(w.offset(), groups, (long) og * cg, 0), cg, 1);
-            GemmOperand b = new DenseOperand(data(gy), grads, outPix, 1);
+            LeftOperand a = new DenseOperand(data(w), new BatchOffsets(w.offset(), groups, (long) og * cg, 0), cg, 1);
+            RightOperand b = new DenseOperand(data(gy), grads, outPix, 1);
             Sgemm.gemm(s.n() * groups, cg, inPix, og, a, b, 1f, 0f, data(gx), result, inPix);
             return;
         }
-        GemmOperand a = new DenseOperand(flippedTransposed(w, s), new BatchOffsets(0, groups, (long) cg * og * taps, 0), 1, og * taps);
-        GemmOperand b = new Im2colOperand(data(gy), grads, new ConvGeometry(og, s.outH(), s.outW(), s.kh(), s.kw(),
+        LeftOperand a = new DenseOperand(flippedTransposed(w, s), new BatchOffsets(0, groups, (long) cg * og * taps, 0), 1, og * taps);
+        RightOperand b = new Im2colOperand(data(gy), grads, new ConvGeometry(og, s.outH(), s.outW(), s.kh(), s.kw(),
                 1, 1, s.kh() - 1 - s.padH(), s.kw() - 1 - s.padW(), s.strideH(), s.strideW(), s.h(), s.w()));
         Sgemm.gemm(s.n() * groups, cg, inPix, og * taps, a, b, 1f, 0f, data(gx), result, inPix);
     }
@@ -93,16 +93,29 @@ final class CpuConv {
         }
         int groups = s.groups(), og = s.oPerGroup(), cg = s.cPerGroup(), taps = s.kh() * s.kw();
         int outPix = s.outH() * s.outW(), inPix = s.h() * s.w();
-        // gy[:, g] as (k = (n, pixel), i = o): K runs over every image.
-        GemmOperand a = new DenseOperand(data(gy), BatchOffsets.of(gy.offset(), (long) og * outPix), 1, outPix,
+        // gy[:, g] with k = (n, pixel) and j = o, K running over every image.
+        DenseOperand grads = new DenseOperand(data(gy), BatchOffsets.of(gy.offset(), (long) og * outPix), 1, outPix,
                 outPix, s.o() * outPix);
-        BatchOffsets groupInputs = BatchOffsets.of(x.offset(), (long) cg * inPix);
-        GemmOperand b = pointwise(s)
-                ? new DenseOperand(data(x), groupInputs, 1, inPix, inPix, s.c() * inPix)
-                : new Im2colTOperand(data(x), groupInputs, s.c() * inPix, new ConvGeometry(cg, s.h(), s.w(), s.kh(), s.kw(),
-                s.strideH(), s.strideW(), s.padH(), s.padW(), 1, 1, s.outH(), s.outW()));
-        Sgemm.gemm(groups, og, cg * taps, s.n() * outPix, a, b, 1f, 0f,
-                data(gw), BatchOffsets.of(gw.offset(), (long) og * cg * taps), cg * taps);
+        if (pointwise(s)) {
+            // gw[g] = gy[:, g] x[:, g]^T.
+            RightOperand b = new DenseOperand(data(x), BatchOffsets.of(x.offset(), (long) cg * inPix), 1, inPix,
+                    inPix, s.c() * inPix);
+            Sgemm.gemm(groups, og, cg, s.n() * outPix, grads, b, 1f, 0f,
+                    data(gw), BatchOffsets.of(gw.offset(), (long) og * cg), cg);
+            return;
+        }
+        // gw[g]^T = im2col(x[:, g]) gy[:, g]^T: the im2col side is then gathered row by row.
+        int rows = cg * taps;
+        float[] gwT = new float[groups * rows * og];
+        LeftOperand a = new BatchIm2colOperand(data(x), BatchOffsets.of(x.offset(), (long) cg * inPix), s.c() * inPix,
+                new ConvGeometry(cg, s.h(), s.w(), s.kh(), s.kw(), s.strideH(), s.strideW(), s.padH(), s.padW(),
+                        1, 1, s.outH(), s.outW()));
+        Sgemm.gemm(groups, rows, og, s.n() * outPix, a, grads, 1f, 0f, gwT, BatchOffsets.of(0, (long) rows * og), og);
+        float[] out = data(gw);
+        int wo = (int) gw.offset();
+        for (int g = 0; g < groups; g++)
+            for (int o = 0; o < og; o++)
+                for (int q = 0; q < rows; q++) out[wo + (g * og + o) * rows + q] = gwT[(g * rows + q) * og + o];
     }
 
     /** A 1x1 stride-1 unpadded convolution: a plain GEMM on the NCHW planes. */

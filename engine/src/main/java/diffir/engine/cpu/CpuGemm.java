@@ -24,10 +24,10 @@ final class CpuGemm {
         if ((batchA != batch && batchA != 1) || (batchB != batch && batchB != 1))
             throw new IllegalArgumentException("matmul batch sizes differ: a " + Shapes.str(as) + ", b " + Shapes.str(bs)
                     + ", out " + Shapes.str(os) + " (each operand's batch must be out's or 1)");
-        // A is read as (k, i), B as (k, j): see GemmOperand.
-        GemmOperand ga = new DenseOperand(data(a), BatchOffsets.of(a.offset(), batchA == 1 ? 0 : (long) m * k),
+        // Operands are indexed (k, j): j is A's row and B's column.
+        DenseOperand ga = new DenseOperand(data(a), BatchOffsets.of(a.offset(), batchA == 1 ? 0 : (long) m * k),
                 transA ? m : 1, transA ? 1 : k);
-        GemmOperand gb = new DenseOperand(data(b), BatchOffsets.of(b.offset(), batchB == 1 ? 0 : (long) k * n),
+        DenseOperand gb = new DenseOperand(data(b), BatchOffsets.of(b.offset(), batchB == 1 ? 0 : (long) k * n),
                 transB ? 1 : n, transB ? k : 1);
         Sgemm.gemm(Math.toIntExact(batch), m, n, k, ga, gb, alpha, beta,
                 data(out), BatchOffsets.of(out.offset(), (long) m * n), n);

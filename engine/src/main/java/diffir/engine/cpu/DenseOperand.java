@@ -1,12 +1,13 @@
 package diffir.engine.cpu;
 
 /**
- * A strided matrix in a float[]: element (k, j) of matrix b at
+ * A strided matrix in a float[], usable as either GEMM operand: element (k, j) of matrix b at
  * {@code batch.at(b) + (k / kSeg)*segStride + (k % kSeg)*kStride + j*jStride}, with kStride or jStride
- * equal to 1. Segments let K run across several images, e.g. a weight gradient summed over a batch
- * as one long GEMM (kSeg = pixels per image, segStride = image size).
+ * equal to 1; j is the row index i of a left operand and the column of a right one. Segments let K
+ * run across several images, e.g. a weight gradient summed over a batch as one long GEMM
+ * (kSeg = pixels per image, segStride = image size).
  */
-final class DenseOperand extends GemmOperand {
+final class DenseOperand implements LeftOperand, RightOperand {
     private final float[] data;
     private final BatchOffsets batch;
     private final int kStride, jStride, kSeg, segStride;
@@ -29,35 +30,54 @@ final class DenseOperand extends GemmOperand {
     }
 
     @Override
-    void pack(int b, int k0, int kc, int j0, int w, int width, float scale, float[] dst, int off) {
+    public void packRows(int b, int k0, int kc, int i0, int h, int rows, float scale, float[] dst, int off) {
         int base = Math.toIntExact(batch.at(b));
-        if (jStride == 1) {
-            for (int p = 0; p < kc; p++) {
-                int k = k0 + p;
-                int src = base + (k / kSeg) * segStride + (k % kSeg) * kStride + j0;
-                int d = off + p * width;
-                if (scale == 1f) {
-                    System.arraycopy(data, src, dst, d, w);
-                } else {
-                    for (int jj = 0; jj < w; jj++) dst[d + jj] = data[src + jj] * scale;
-                }
-            }
-            zeroPad(kc, w, width, dst, off);
-            return;
-        }
-        // k contiguous: a transposing copy, run by run of k within one segment, row by row of the
-        // source: reading the w rows side by side instead thrashes L1 when their stride is a large power of 2.
-        zeroPad(kc, w, width, dst, off);
+        java.util.Arrays.fill(dst, off + h * kc, off + rows * kc, 0f);
         for (int k = k0; k < k0 + kc; ) {
-            int within = k % kSeg;
-            int run = Math.min(kSeg - within, k0 + kc - k);
-            int src0 = base + (k / kSeg) * segStride + within + j0 * jStride;
-            int d0 = off + (k - k0) * width;
-            for (int jj = 0; jj < w; jj++) {
-                int s = src0 + jj * jStride, d = d0 + jj;
-                for (int t = 0; t < run; t++) dst[d + t * width] = data[s + t] * scale;
+            int within = k % kSeg, run = Math.min(kSeg - within, k0 + kc - k);
+            int src = base + (k / kSeg) * segStride + within * kStride + i0 * jStride, d = off + k - k0;
+            if (kStride == 1) {
+                // Rows are contiguous: straight copies.
+                for (int r = 0; r < h; r++) copy(data, src + r * jStride, dst, d + r * kc, run, scale);
+            } else {
+                // Columns are contiguous (a transposed A): gather, one k at a time.
+                for (int t = 0; t < run; t++)
+                    for (int r = 0; r < h; r++) dst[d + r * kc + t] = data[src + t * kStride + r] * scale;
             }
             k += run;
         }
+    }
+
+    @Override
+    public void packColumns(int b, int k0, int kc, int j0, int w, int width, float[] dst, int off) {
+        int base = Math.toIntExact(batch.at(b));
+        RightOperand.zeroPad(kc, w, width, dst, off);
+        for (int k = k0; k < k0 + kc; ) {
+            int within = k % kSeg, run = Math.min(kSeg - within, k0 + kc - k);
+            int src = base + (k / kSeg) * segStride + within * kStride + j0 * jStride, d = off + (k - k0) * width;
+            if (jStride == 1) {
+                for (int t = 0; t < run; t++) System.arraycopy(data, src + t * kStride, dst, d + t * width, w);
+            } else {
+                transposeCopy(src, run, w, d, width, dst);
+            }
+            k += run;
+        }
+    }
+
+    /** dst[d + t*width + jj] = data[src + jj*jStride + t] for t < run, jj < w: 8 x 8 blocks, then the rest. */
+    private void transposeCopy(int src, int run, int w, int d, int width, float[] dst) {
+        int w8 = Transpose8.AVAILABLE ? w - w % 8 : 0, run8 = Transpose8.AVAILABLE ? run - run % 8 : 0;
+        for (int jj = 0; jj < w8; jj += 8)
+            for (int t = 0; t < run8; t += 8)
+                Transpose8.block(data, src + jj * jStride + t, jStride, dst, d + t * width + jj, width);
+        for (int jj = 0; jj < w; jj++) {
+            int s = src + jj * jStride;
+            for (int t = jj < w8 ? run8 : 0; t < run; t++) dst[d + t * width + jj] = data[s + t];
+        }
+    }
+
+    private static void copy(float[] src, int s, float[] dst, int d, int n, float scale) {
+        if (scale == 1f) System.arraycopy(src, s, dst, d, n);
+        else for (int i = 0; i < n; i++) dst[d + i] = src[s + i] * scale;
     }
 }

@@ -4,7 +4,7 @@ import static diffir.engine.cpu.GemmKernel.MR;
 import static diffir.engine.cpu.GemmKernel.NR;
 
 /**
- * Blocked, packed, multi-threaded SGEMM over {@link GemmOperand}s (GotoBLAS loop order):
+ * Blocked, packed, multi-threaded SGEMM over {@link LeftOperand}s and {@link RightOperand}s (GotoBLAS loop order):
  * for each NC-wide column block and KC-deep slice of K, pack the B panel (KC x NC, NR-wide slivers);
  * for each MC-high row block pack the A block (MC x KC, MR-high slivers); then run the
  * {@link GemmKernel} over every MR x NR tile. The B sliver stays in L1, the A block in L2.
@@ -43,7 +43,7 @@ final class Sgemm {
      * a, j = row), B_b is k x n (operand b, j = column) and C_b is row-major with row stride ldc starting
      * at {@code c[cb.at(b)]}. beta = 0 ignores C's old contents, even NaN.
      */
-    static void gemm(int batch, int m, int n, int k, GemmOperand a, GemmOperand b, float alpha, float beta,
+    static void gemm(int batch, int m, int n, int k, LeftOperand a, RightOperand b, float alpha, float beta,
                      float[] c, BatchOffsets cb, int ldc) {
         if (batch <= 0 || m <= 0 || n <= 0) return;
         if (k == 0) {
@@ -76,7 +76,7 @@ final class Sgemm {
     }
 
     /** C rows [i0, i1) x columns [j0, j1) of matrix bi. */
-    private static void tile(Scratch s, int bi, int i0, int i1, int j0, int j1, int k, GemmOperand a, GemmOperand b,
+    private static void tile(Scratch s, int bi, int i0, int i1, int j0, int j1, int k, LeftOperand a, RightOperand b,
                              float alpha, float beta, float[] c, int cBase, int ldc) {
         int kBlocks = ceilDiv(k, KC), kcStep = ceilDiv(k, kBlocks);
         int mBlocks = ceilDiv(i1 - i0, MC), mcStep = roundUp(ceilDiv(i1 - i0, mBlocks), MR);
@@ -86,13 +86,13 @@ final class Sgemm {
                 int kc = Math.min(kcStep, k - pc);
                 float[] bp = s.b(kc * roundUp(nc, NR));
                 for (int jr = 0; jr < nc; jr += NR)
-                    b.pack(bi, pc, kc, jc + jr, Math.min(NR, nc - jr), NR, 1f, bp, jr * kc);
+                    b.packColumns(bi, pc, kc, jc + jr, Math.min(NR, nc - jr), NR, bp, jr * kc);
                 float betaNow = pc == 0 ? beta : 1f;
                 for (int ic = i0; ic < i1; ic += mcStep) {
                     int mc = Math.min(mcStep, i1 - ic);
                     float[] ap = s.a(kc * roundUp(mc, MR));
                     for (int ir = 0; ir < mc; ir += MR)
-                        a.pack(bi, pc, kc, ic + ir, Math.min(MR, mc - ir), MR, alpha, ap, ir * kc);
+                        a.packRows(bi, pc, kc, ic + ir, Math.min(MR, mc - ir), MR, alpha, ap, ir * kc);
                     macro(kc, mc, nc, ap, bp, c, cBase + ic * ldc + jc, ldc, betaNow, s.tile);
                 }
             }
@@ -107,7 +107,7 @@ final class Sgemm {
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir), ao = ir * kc;
                 int ci = co + ir * ldc + jr;
-                GemmKernel.block(kc, ap, ao, bp, bo, c, ci, ldc, beta, mr, nr, tile);
+                GemmKernel.block(kc, ap, ao, kc, bp, bo, c, ci, ldc, beta, mr, nr, tile);
             }
         }
     }
