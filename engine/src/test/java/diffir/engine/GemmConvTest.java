@@ -208,6 +208,27 @@ class GemmConvTest {
         return f;
     }
 
+    @Test
+    void kernelsHonourViewOffsets() {
+        // Operands and outputs that start inside their storage (narrowView) must be read and written there only.
+        SplittableRandom rng = new SplittableRandom(9);
+        Tensor a = Tensor.randn(Device.CPU, rng, 3, 7, 13).narrowView(1, 2);
+        Tensor b = Tensor.randn(Device.CPU, rng, 3, 13, 40).narrowView(2, 1);
+        Tensor outAll = Tensor.full(Device.CPU, -5f, 4, 7, 40), out = outAll.narrowView(1, 2);
+        CPU.matmul(a, b, out, false, false, 1f, 0f);
+        Assert.close(out, Ops.matmul(Tensor.of(a.toFloatArray(), a.shape()), Tensor.of(b.toFloatArray(), b.shape())), 1e-6, "offset matmul");
+        float[] all = outAll.toFloatArray();
+        for (int i = 0; i < 7 * 40; i++) assertEquals(-5f, all[i], "row before the view");
+        for (int i = 3 * 7 * 40; i < all.length; i++) assertEquals(-5f, all[i], "row after the view");
+
+        ConvSpec s = new ConvSpec(1, 4, 6, 9, 6, 3, 3, 1, 1, 1, 1, 1);
+        Tensor x = Tensor.randn(Device.CPU, rng, 3, 4, 6, 9).narrowView(2, 1);
+        Tensor w = Tensor.randn(Device.CPU, rng, 6, 4, 3, 3);
+        Tensor y = Tensor.zeros(Device.CPU, 2, 6, 6, 9).narrowView(1, 1);
+        CPU.conv2d(x, w, null, s, y);
+        Assert.close(y, Ops.conv2d(Tensor.of(x.toFloatArray(), x.shape()), w, null, 1, 1, 1), 1e-6, "offset conv2d");
+    }
+
     // ------------------------------------------------------------------ bad input
 
     @Test

@@ -1,7 +1,5 @@
 package diffir.engine.cpu;
 
-import java.util.Arrays;
-
 /**
  * A correlation read by im2col: per channel plane (h x w), output pixel (y, x) and kernel tap (r, s)
  * read the input at q = (y*strideH - padH + r, x*strideW - padW + s) of a virtual input that is the
@@ -50,7 +48,7 @@ record ConvGeometry(int channels, int h, int w, int kh, int kw, int strideH, int
             int lo = Math.clamp(-ix0, 0, len), hi = Math.clamp(w - ix0, lo, len);
             zero(dst, d, lo, dstStride);
             if (dstStride == 1 && scale == 1f) {
-                System.arraycopy(src, row + ix0 + lo, dst, d + lo, hi - lo);
+                FloatCopy.copy(src, row + ix0 + lo, dst, d + lo, hi - lo);
             } else {
                 for (int t = lo; t < hi; t++) dst[d + t * dstStride] = src[row + ix0 + t] * scale;
             }
@@ -66,7 +64,7 @@ record ConvGeometry(int channels, int h, int w, int kh, int kw, int strideH, int
     }
 
     private static void zero(float[] dst, int d, int len, int stride) {
-        if (stride == 1) Arrays.fill(dst, d, d + len, 0f);
+        if (stride == 1) FloatCopy.zero(dst, d, len);
         else for (int t = 0; t < len; t++) dst[d + t * stride] = 0f;
     }
 }

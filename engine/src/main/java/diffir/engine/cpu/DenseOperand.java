@@ -56,7 +56,7 @@ final class DenseOperand implements LeftOperand, RightOperand {
             int within = k % kSeg, run = Math.min(kSeg - within, k0 + kc - k);
             int src = base + (k / kSeg) * segStride + within * kStride + j0 * jStride, d = off + (k - k0) * width;
             if (jStride == 1) {
-                for (int t = 0; t < run; t++) System.arraycopy(data, src + t * kStride, dst, d + t * width, w);
+                for (int t = 0; t < run; t++) FloatCopy.copy(data, src + t * kStride, dst, d + t * width, w);
             } else {
                 transposeCopy(src, run, w, d, width, dst);
             }
