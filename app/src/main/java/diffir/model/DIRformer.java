@@ -6,7 +6,6 @@ import diffir.engine.nn.Conv2d;
 import diffir.engine.nn.Init;
 import diffir.engine.nn.Module;
 import diffir.engine.nn.PixelShuffle;
-import diffir.engine.nn.PixelUnshuffle;
 import diffir.engine.nn.Sequential;
 import diffir.engine.ops.Ops;
 
@@ -20,7 +19,8 @@ public final class DIRformer extends Module {
     private final ArchConfig cfg;
     private final Conv2d patchEmbed;
     private final Blocks encoder1, encoder2, encoder3, latent, decoder3, decoder2, decoder1, refinement;
-    private final Sequential down12, down23, down34, up43, up32, up21, tail;
+    private final Resample down12, down23, down34, up43, up32, up21;
+    private final Sequential tail;
     private final Conv2d reduce3, reduce2, output;
 
     public DIRformer(Init init, ArchConfig cfg) {
@@ -31,19 +31,19 @@ public final class DIRformer extends Module {
         // The reference's OverlapPatchEmbed is built without its bias argument: never biased.
         patchEmbed = ((Holder) patch).hold("proj", new Conv2d(init, cfg.patchEmbedChannels(), d, 3, 1, 1, 1, false));
         encoder1 = child("encoder_level1", blocks(init, cfg.blocks().get(0), 0, 0));
-        down12 = child("down1_2", down(init, d));
+        down12 = child("down1_2", Resample.down(init, d));
         encoder2 = child("encoder_level2", blocks(init, cfg.blocks().get(1), 1, 1));
-        down23 = child("down2_3", down(init, 2 * d));
+        down23 = child("down2_3", Resample.down(init, 2 * d));
         encoder3 = child("encoder_level3", blocks(init, cfg.blocks().get(2), 2, 2));
-        down34 = child("down3_4", down(init, 4 * d));
+        down34 = child("down3_4", Resample.down(init, 4 * d));
         latent = child("latent", blocks(init, cfg.blocks().get(3), 3, 3));
-        up43 = child("up4_3", up(init, 8 * d));
+        up43 = child("up4_3", Resample.up(init, 8 * d));
         reduce3 = child("reduce_chan_level3", new Conv2d(init, 8 * d, 4 * d, 1, 1, 0, 1, bias));
         decoder3 = child("decoder_level3", blocks(init, cfg.blocks().get(2), 2, 2));
-        up32 = child("up3_2", up(init, 4 * d));
+        up32 = child("up3_2", Resample.up(init, 4 * d));
         reduce2 = child("reduce_chan_level2", new Conv2d(init, 4 * d, 2 * d, 1, 1, 0, 1, bias));
         decoder2 = child("decoder_level2", blocks(init, cfg.blocks().get(1), 1, 1));
-        up21 = child("up2_1", up(init, 2 * d));
+        up21 = child("up2_1", Resample.up(init, 2 * d));
         // Level 1 of the decoder keeps the concatenated 2d channels (no reduction) with level 1's heads.
         decoder1 = child("decoder_level1", blocks(init, cfg.blocks().get(0), 1, 0));
         // The inpainting tree has no refinement module at all (no keys either way when it is empty).
@@ -63,14 +63,6 @@ public final class DIRformer extends Module {
     /** Blocks at the width of level {@code widthLevel}, with the heads of level {@code headLevel}. */
     private Blocks blocks(Init init, int count, int widthLevel, int headLevel) {
         return new Blocks(init, count, cfg.levelChannels(widthLevel), cfg.heads().get(headLevel), cfg.ffnHidden().get(widthLevel), cfg);
-    }
-
-    private static Sequential down(Init init, int c) {
-        return new Sequential(new Conv2d(init, c, c / 2, 3, 1, 1, 1, false), new PixelUnshuffle(2));
-    }
-
-    private static Sequential up(Init init, int c) {
-        return new Sequential(new Conv2d(init, c, 2 * c, 3, 1, 1, 1, false), new PixelShuffle(2));
     }
 
     /** An empty module that only groups children under a name (the reference's wrapper modules). */

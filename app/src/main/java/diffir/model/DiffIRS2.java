@@ -3,6 +3,8 @@ package diffir.model;
 import diffir.engine.Tensor;
 import diffir.engine.nn.Init;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -58,6 +60,18 @@ public final class DiffIRS2 extends DiffIRModel {
     /** The encoder-only training stage (CPEN_S2 + denoise): IPR_S2 without running G. Loss L1(IPR_S2, IPR_S1). */
     public Tensor encoderForward(Tensor lq, Tensor iprS1, Tensor eps) {
         return diffusion.trainForward(lq, iprS1, eps).ipr();
+    }
+
+    /**
+     * The parameters the encoder stage trains (CPEN_S2 and denoise; the reference's optimizer_e takes the
+     * names containing "condition" or "denoise"), by name.
+     */
+    public Map<String, Tensor> encoderParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        namedParameters().forEach((k, v) -> {
+            if (k.startsWith("condition.") || k.startsWith("denoise.")) out.put(k, v);
+        });
+        return out;
     }
 
     @Override
