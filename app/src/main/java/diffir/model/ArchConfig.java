@@ -39,7 +39,7 @@ import java.util.Map;
  * @param linearStart first beta of the schedule
  * @param linearEnd   last beta of the schedule
  */
-public record ArchConfig(Task task, int scale, int inChannels, int outChannels, int dim,
+public record ArchConfig(ArchTask task, int scale, int inChannels, int outChannels, int dim,
                          List<Integer> blocks, int refinement, List<Integer> heads,
                          double ffnFactor, List<Integer> ffnHidden, LayerNorm.Type layerNorm, boolean bias,
                          int cpenFeats, int encoderRes, int denoiseRes,
@@ -64,10 +64,10 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
         heads = List.copyOf(heads);
         ffnHidden = List.copyOf(ffnHidden);
         List<String> bad = new ArrayList<>();
-        if (task == Task.SR && scale != 1 && scale != 2 && scale != 4) bad.add("SR scale must be 1, 2 or 4, got " + scale);
-        if (task != Task.SR && scale != 1) bad.add("scale must be 1 for " + task.key() + ", got " + scale);
+        if (task == ArchTask.SR && scale != 1 && scale != 2 && scale != 4) bad.add("SR scale must be 1, 2 or 4, got " + scale);
+        if (task != ArchTask.SR && scale != 1) bad.add("scale must be 1 for " + task.key() + ", got " + scale);
         if (inChannels <= 0 || outChannels <= 0) bad.add("channels must be positive, got in " + inChannels + ", out " + outChannels);
-        if (task != Task.INPAINT && inChannels != outChannels)
+        if (task != ArchTask.INPAINT && inChannels != outChannels)
             bad.add(task.key() + " adds the input to the output, so in and out channels must be equal, got " + inChannels + " and " + outChannels);
         if (dim <= 0 || dim % 2 != 0) bad.add("dim must be positive and even (downsampling halves it), got " + dim);
         if (blocks.size() != LEVELS || heads.size() != LEVELS || ffnHidden.size() != LEVELS)
@@ -81,7 +81,7 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
             }
         }
         if (refinement < 0) bad.add("refinement blocks must be >= 0, got " + refinement);
-        if (task == Task.INPAINT && refinement != 0) bad.add("the inpainting DIRformer has no refinement stage, got " + refinement + " refinement blocks");
+        if (task == ArchTask.INPAINT && refinement != 0) bad.add("the inpainting DIRformer has no refinement stage, got " + refinement + " refinement blocks");
         if (!(ffnFactor > 0)) bad.add("ffn expansion factor must be positive, got " + ffnFactor);
         if (cpenFeats <= 0 || encoderRes < 0 || denoiseRes < 0)
             bad.add("CPEN width must be positive and block counts >= 0, got n_feats " + cpenFeats + ", n_encoder_res " + encoderRes + ", n_denoise_res " + denoiseRes);
@@ -105,12 +105,12 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
 
     /** PixelUnshuffle factor applied to the LQ image before the DIRformer (SR x2: 2, x1: 4; else 1). */
     public int lqUnshuffle() {
-        return task == Task.SR ? 4 / scale : 1;
+        return task == ArchTask.SR ? 4 / scale : 1;
     }
 
     /** PixelUnshuffle factor applied to the LQ image inside CPEN (SR: as the DIRformer's; else 4). */
     public int cpenLqUnshuffle() {
-        return task == Task.SR ? 4 / scale : 4;
+        return task == ArchTask.SR ? 4 / scale : 4;
     }
 
     /** Input height and width must be multiples of this. */
@@ -131,7 +131,7 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
 
     /** Output size over input size (SR scale; 1 otherwise). */
     public int outputScale() {
-        return task == Task.SR ? scale : 1;
+        return task == ArchTask.SR ? scale : 1;
     }
 
     public Residual residual() {
@@ -170,19 +170,19 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
 
     /** GoPro motion deblurring (DiffIR-demotionblur/options/train_DiffIRS2.yml): ffn factor 2. */
     public static ArchConfig gopro() {
-        return builder(Task.DEBLUR).dim(48).blocks(3, 5, 6, 6).refinement(4).heads(1, 2, 4, 8).ffnFactor(2)
+        return builder(ArchTask.DEBLUR).dim(48).blocks(3, 5, 6, 6).refinement(4).heads(1, 2, 4, 8).ffnFactor(2)
                 .layerNorm(LayerNorm.Type.WITH_BIAS).encoderRes(5).build();
     }
 
     /** Real-world SR (DiffIR-RealSR/options/train_DiffIRS2_x{4,2,1}.yml). */
     public static ArchConfig realSr(int scale) {
-        return builder(Task.SR).scale(scale).dim(64).blocks(13, 1, 1, 1).refinement(13).heads(1, 2, 4, 8).ffnFactor(2.2)
+        return builder(ArchTask.SR).scale(scale).dim(64).blocks(13, 1, 1, 1).refinement(13).heads(1, 2, 4, 8).ffnFactor(2.2)
                 .layerNorm(LayerNorm.Type.BIAS_FREE).encoderRes(9).build();
     }
 
     /** Inpainting, Places2 and CelebA (DiffIR-inpainting/configs/training/generator/DiffIRS2-place2.yaml). */
     public static ArchConfig inpainting() {
-        return builder(Task.INPAINT).inChannels(4).dim(52).blocks(1, 1, 1, 9).refinement(0).heads(1, 2, 4, 8).ffnFactor(1.8)
+        return builder(ArchTask.INPAINT).inChannels(4).dim(52).blocks(1, 1, 1, 9).refinement(0).heads(1, 2, 4, 8).ffnFactor(1.8)
                 .layerNorm(LayerNorm.Type.WITH_BIAS).encoderRes(5).build();
     }
 
@@ -257,12 +257,12 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
         if (!(parsed instanceof Map<?, ?> m)) throw new IllegalArgumentException("config JSON is not an object: " + json);
         Object task = m.get("task");
         if (!(task instanceof String t)) throw new IllegalArgumentException("config JSON has no \"task\": " + json);
-        return OptionFile.fromOptions(m, Task.fromKey(t), null, "config JSON");
+        return OptionFile.fromOptions(m, ArchTask.fromKey(t), null, "config JSON");
     }
 
     // ---------------------------------------------------------------- builder
 
-    public static Builder builder(Task task) {
+    public static Builder builder(ArchTask task) {
         return new Builder(task);
     }
 
@@ -295,7 +295,7 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
      * widths follow the factor unless set explicitly.
      */
     public static final class Builder {
-        private final Task task;
+        private final ArchTask task;
         private int scale, inChannels = 3, outChannels = 3, dim = 48, refinement = 4;
         private List<Integer> blocks = List.of(4, 6, 6, 8), heads = List.of(1, 2, 4, 8), ffnHidden;
         private double ffnFactor = 2.66;
@@ -305,10 +305,10 @@ public record ArchConfig(Task task, int scale, int inChannels, int outChannels, 
         private int cpenFeats = 64, encoderRes = 6, denoiseRes = 1, timesteps = 4;
         private double linearStart = 0.1, linearEnd = 0.99;
 
-        private Builder(Task task) {
+        private Builder(ArchTask task) {
             this.task = task;
-            this.scale = task == Task.SR ? 4 : 1;
-            if (task == Task.INPAINT) {
+            this.scale = task == ArchTask.SR ? 4 : 1;
+            if (task == ArchTask.INPAINT) {
                 inChannels = 4;
                 refinement = 0;
             }

@@ -59,12 +59,12 @@ final class ArchInference {
             };
             if (scale == 0)
                 throw notDiffIR(sd, "SR patch_embed takes " + patchIn + " channels, not " + out + " image channels unshuffled by 1, 2 or 4");
-            b = ArchConfig.builder(Task.SR).scale(scale).inChannels(out).outChannels(out);
+            b = ArchConfig.builder(ArchTask.SR).scale(scale).inChannels(out).outChannels(out);
         } else {
             int out = shape(sd, "G.output.weight", 4)[0];
             // Deblurring adds the input to the output (in == out); inpainting takes image + mask and has no refinement.
-            Task task = patchIn == out ? Task.DEBLUR : Task.INPAINT;
-            if (task == Task.INPAINT && refinement > 0)
+            ArchTask task = patchIn == out ? ArchTask.DEBLUR : ArchTask.INPAINT;
+            if (task == ArchTask.INPAINT && refinement > 0)
                 throw notDiffIR(sd, "G.refinement is present but patch_embed takes " + patchIn + " channels for a " + out + "-channel output");
             b = ArchConfig.builder(task).inChannels(patchIn).outChannels(out);
         }

@@ -47,8 +47,8 @@ public final class DIRformer extends Module {
         // Level 1 of the decoder keeps the concatenated 2d channels (no reduction) with level 1's heads.
         decoder1 = child("decoder_level1", blocks(init, cfg.blocks().get(0), 1, 0));
         // The inpainting tree has no refinement module at all (no keys either way when it is empty).
-        refinement = cfg.task() == Task.INPAINT ? null : child("refinement", blocks(init, cfg.refinement(), 1, 0));
-        if (cfg.task() == Task.SR) {
+        refinement = cfg.task() == ArchTask.INPAINT ? null : child("refinement", blocks(init, cfg.refinement(), 1, 0));
+        if (cfg.task() == ArchTask.SR) {
             // Always a x4 upsampler (x2 and x1 unshuffle the input first): twice conv(2d -> 8d) + shuffle, then conv.
             Sequential up = new Sequential(new Conv2d(init, 2 * d, 8 * d, 3, 1, 1, 1, true), new PixelShuffle(2),
                     new Conv2d(init, 2 * d, 8 * d, 3, 1, 1, 1, true), new PixelShuffle(2));

@@ -72,9 +72,9 @@ public record ModelInfo(long parameters, double gflop) {
         }
         c.conv(8 * d, 4 * d, 1, 1, b, n[2]); // reduce_chan_level3
         c.conv(4 * d, 2 * d, 1, 1, b, n[1]); // reduce_chan_level2
-        int level1Blocks = cfg.blocks().get(0) + (cfg.task() == Task.INPAINT ? 0 : cfg.refinement());
+        int level1Blocks = cfg.blocks().get(0) + (cfg.task() == ArchTask.INPAINT ? 0 : cfg.refinement());
         for (int i = 0; i < level1Blocks; i++) block(c, cfg, 2 * d, cfg.heads().get(0), cfg.ffnHidden().get(1), n1);
-        if (cfg.task() == Task.SR) {
+        if (cfg.task() == ArchTask.SR) {
             c.conv(2 * d, 8 * d, 3, 1, true, n1);
             c.conv(2 * d, 8 * d, 3, 1, true, 4 * n1);
             c.conv(2 * d, cfg.outChannels(), 3, 1, true, 16 * n1);

@@ -71,23 +71,23 @@ final class OptionFile {
      * scale or the file's top-level scale is 2 or 4; else inpainting when the input is not the output's
      * channels (masked image + mask); else deblurring.
      */
-    private static Task taskOf(Map<?, ?> net, Object topScale) {
-        if (net.get("task") instanceof String t) return Task.fromKey(t);
-        if (net.containsKey("scale")) return Task.SR;
-        if (topScale instanceof Number n && (n.intValue() == 2 || n.intValue() == 4)) return Task.SR;
+    private static ArchTask taskOf(Map<?, ?> net, Object topScale) {
+        if (net.get("task") instanceof String t) return ArchTask.fromKey(t);
+        if (net.containsKey("scale")) return ArchTask.SR;
+        if (topScale instanceof Number n && (n.intValue() == 2 || n.intValue() == 4)) return ArchTask.SR;
         int in = net.get("inp_channels") instanceof Number n ? n.intValue() : 3;
         int out = net.get("out_channels") instanceof Number n ? n.intValue() : 3;
-        return in != out ? Task.INPAINT : Task.DEBLUR;
+        return in != out ? ArchTask.INPAINT : ArchTask.DEBLUR;
     }
 
     /** Builds a config from an option map; absent options take the reference's class defaults. */
-    static ArchConfig fromOptions(Map<?, ?> o, Task task, Object fallbackScale, String where) {
+    static ArchConfig fromOptions(Map<?, ?> o, ArchTask task, Object fallbackScale, String where) {
         List<String> unknown = new ArrayList<>();
         for (Object k : o.keySet()) if (!KNOWN.contains(String.valueOf(k)) && !IGNORED.contains(String.valueOf(k))) unknown.add(String.valueOf(k));
         if (!unknown.isEmpty()) throw new IllegalArgumentException("unknown option(s) " + unknown + " in " + where);
         ArchConfig.Builder b = ArchConfig.builder(task);
         if (o.containsKey("scale")) b.scale(integer(o, "scale", where));
-        else if (task == Task.SR && fallbackScale != null) b.scale(number(fallbackScale, "scale", where).intValue());
+        else if (task == ArchTask.SR && fallbackScale != null) b.scale(number(fallbackScale, "scale", where).intValue());
         if (o.containsKey("inp_channels")) b.inChannels(integer(o, "inp_channels", where));
         if (o.containsKey("out_channels")) b.outChannels(integer(o, "out_channels", where));
         if (o.containsKey("dim")) b.dim(integer(o, "dim", where));

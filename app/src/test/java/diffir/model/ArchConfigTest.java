@@ -96,7 +96,7 @@ class ArchConfigTest {
         assertEquals(ArchConfig.gopro(), ArchConfig.fromYaml(option("deblur.yml")));
         ArchConfig s1 = ArchConfig.fromYaml(option("deblur.yml"), "network_S1");
         assertEquals(16, s1.dim());
-        assertEquals(Task.DEBLUR, s1.task());
+        assertEquals(ArchTask.DEBLUR, s1.task());
         assertEquals(ArchConfig.realSr(4), ArchConfig.fromYaml(option("realsr_x4.yml")));
         assertEquals(ArchConfig.realSr(2), ArchConfig.fromYaml(option("realsr_x2.yml")));
         assertEquals(ArchConfig.inpainting(), ArchConfig.fromYaml(option("inpaint_generator.yaml")));
@@ -127,14 +127,14 @@ class ArchConfigTest {
     @Test
     void badConfigsListEveryProblem() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ArchConfig.builder(Task.SR).scale(3).dim(6).heads(1, 5, 4, 8).build());
+                () -> ArchConfig.builder(ArchTask.SR).scale(3).dim(6).heads(1, 5, 4, 8).build());
         assertTrue(e.getMessage().contains("SR scale must be 1, 2 or 4, got 3"), e.getMessage());
         assertTrue(e.getMessage().contains("12 channels do not split into 5 heads"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.builder(Task.INPAINT).refinement(2).build());
+        e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.builder(ArchTask.INPAINT).refinement(2).build());
         assertTrue(e.getMessage().contains("no refinement stage"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.builder(Task.DEBLUR).outChannels(1).build());
+        e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.builder(ArchTask.DEBLUR).outChannels(1).build());
         assertTrue(e.getMessage().contains("in and out channels must be equal"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.builder(Task.DEBLUR).blocks(1, 2, 3).build());
+        e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.builder(ArchTask.DEBLUR).blocks(1, 2, 3).build());
         assertTrue(e.getMessage().contains("need 4 entries"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ArchConfig.preset("nope"));
         assertTrue(e.getMessage().contains("gopro"), e.getMessage());

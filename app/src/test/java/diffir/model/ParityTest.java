@@ -51,20 +51,20 @@ class ParityTest {
 
     @Test
     void s2DeblurInference() throws Exception {
-        checkInference("s2_deblur", Task.DEBLUR);
+        checkInference("s2_deblur", ArchTask.DEBLUR);
     }
 
     @Test
     void s2Sr4Inference() throws Exception {
-        checkInference("s2_sr4", Task.SR);
+        checkInference("s2_sr4", ArchTask.SR);
     }
 
     @Test
     void s2InpaintingInference() throws Exception {
-        checkInference("s2_inpaint", Task.INPAINT);
+        checkInference("s2_inpaint", ArchTask.INPAINT);
     }
 
-    private static void checkInference(String name, Task task) throws Exception {
+    private static void checkInference(String name, ArchTask task) throws Exception {
         Map<String, String> meta = new LinkedHashMap<>();
         Map<String, Tensor> f = Parity.load(name + "_infer", meta);
         DiffIRS2 model = assertInstanceOf(DiffIRS2.class, Checkpoints.load(Parity.path(name + ".pth"), Device.CPU));

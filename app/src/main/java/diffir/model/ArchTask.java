@@ -1,7 +1,11 @@
 package diffir.model;
 
-/** The restoration task of a DiffIR network: one per tree of the reference repository. */
-public enum Task {
+/**
+ * The restoration task a DiffIR architecture is built for: one per tree of the reference repository (the
+ * SR scale is in {@link ArchConfig#scale()}). Not to be confused with {@code diffir.data.Task}, which
+ * names a training data synthesiser.
+ */
+public enum ArchTask {
     /** Motion deblurring (GoPro): output conv plus the input image. */
     DEBLUR("deblur"),
     /** Real-world super-resolution x4/x2/x1 (RealSR): the x4 upsampling tail plus a nearest upsampling of the input. */
@@ -11,7 +15,7 @@ public enum Task {
 
     private final String key;
 
-    Task(String key) {
+    ArchTask(String key) {
         this.key = key;
     }
 
@@ -20,8 +24,8 @@ public enum Task {
         return key;
     }
 
-    public static Task fromKey(String key) {
-        for (Task t : values()) if (t.key.equalsIgnoreCase(key)) return t;
+    public static ArchTask fromKey(String key) {
+        for (ArchTask t : values()) if (t.key.equalsIgnoreCase(key)) return t;
         throw new IllegalArgumentException("unknown task '" + key + "': use deblur, sr or inpaint");
     }
 }
