@@ -91,7 +91,7 @@ final class ElementwiseRows {
                     i = n;
                 } else if (s == 0.5f) {
                     for (; i < n; i += L) v(x, xi + i).sqrt().intoArray(o, oi + i);
-                } else {
+                } else if (Float.isFinite(s)) { // a NaN or infinite exponent takes the scalar path: C's pow and Java's disagree there
                     int m = D.loopBound(len);
                     for (; i < m; i += DL) narrow(wide(x, xi + i).pow(s), o, oi + i);
                 }
