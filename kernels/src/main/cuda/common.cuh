@@ -1,0 +1,97 @@
+// Shared by the kernel files: strided index spaces, warp/block reductions, dynamic shared memory.
+// Everything here also compiles as plain C++ for the CPU emulator the tests use (DIFFIR_EMULATOR).
+#pragma once
+
+#define DIFFIR_MAX_RANK 8
+#define FULL_MASK 0xffffffffu
+
+// An index space of rank <= 8 walked with two stride sets (elements, int32: the host checks sizes).
+// copy_strided: s0 = source, s1 = destination; binary_strided: s0 = a, s1 = b (out is contiguous).
+struct Strides2 {
+    int rank;
+    int n;
+    int shape[DIFFIR_MAX_RANK];
+    int s0[DIFFIR_MAX_RANK];
+    int s1[DIFFIR_MAX_RANK];
+};
+
+// Offsets of linear index i (row-major over shape) under both stride sets.
+__device__ __forceinline__ void strided_offsets(const Strides2& s, int i, int& o0, int& o1) {
+    o0 = 0;
+    o1 = 0;
+#pragma unroll
+    for (int d = DIFFIR_MAX_RANK - 1; d >= 0; --d) {
+        if (d < s.rank) {
+            int size = s.shape[d];
+            int q = i / size;
+            int r = i - q * size;
+            o0 += r * s.s0[d];
+            o1 += r * s.s1[d];
+            i = q;
+        }
+    }
+}
+
+// Grid-stride loop bounds.
+__device__ __forceinline__ int global_thread() { return blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ int global_stride() { return gridDim.x * blockDim.x; }
+
+template <typename T>
+__device__ __forceinline__ T warp_sum(T v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, every thread calling); every thread gets the result.
+template <typename T>
+__device__ T block_sum(T v) {
+    __shared__ T part[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = warp_sum(v);
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    int warps = blockDim.x >> 5;
+    T r = threadIdx.x < warps ? part[threadIdx.x] : T(0);
+    if (warp == 0) r = warp_sum(r);
+    if (threadIdx.x == 0) part[0] = r;
+    __syncthreads();
+    r = part[0];
+    __syncthreads();  // part may be reused by the next call
+    return r;
+}
+
+static __device__ float block_max(float v) {
+    __shared__ float part[32];
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    v = warp_max(v);
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    int warps = blockDim.x >> 5;
+    float r = threadIdx.x < warps ? part[threadIdx.x] : -INFINITY;
+    if (warp == 0) r = warp_max(r);
+    if (threadIdx.x == 0) part[0] = r;
+    __syncthreads();
+    r = part[0];
+    __syncthreads();
+    return r;
+}
+
+// Dynamic shared memory as a typed pointer (the emulator provides it per block).
+#ifdef DIFFIR_EMULATOR
+#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu_dynamic_shared())
+#else
+#define DYNAMIC_SHARED(T, name)                                  \
+    extern __shared__ __align__(16) unsigned char name##_raw[]; \
+    T* name = reinterpret_cast<T*>(name##_raw)
+#endif
+
+__device__ __forceinline__ bool aligned16(const void* p) {
+    return (reinterpret_cast<unsigned long long>(p) & 15ull) == 0;
+}
