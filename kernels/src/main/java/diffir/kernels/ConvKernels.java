@@ -49,7 +49,7 @@ public final class ConvKernels {
             GemmKernels.gemm(b, false, false, s.o(), hw, s.c(), 1f, b.ptr(w), s.c(), 0, b.ptr(x), hw, (long) s.c() * hw,
                     0f, b.ptr(out), hw, (long) s.o() * hw, s.n());
             addBias(b, out, bias, s);
-        } else if (path == Path.AUTO && b.api().dnn() != null && b.api().dnn().forward(s, b.ptr(x), b.ptr(w), b.ptr(out), ws)) {
+        } else if (path == Path.AUTO && b.dnn() != null && b.dnn().forward(s, b.ptr(x), b.ptr(w), b.ptr(out), ws)) {
             addBias(b, out, bias, s);
         } else {
             im2colForward(b, x, w, s, out);
@@ -76,8 +76,8 @@ public final class ConvKernels {
             int hw = s.h() * s.w();
             GemmKernels.gemm(b, true, false, s.c(), hw, s.o(), 1f, b.ptr(w), s.c(), 0, b.ptr(gy), hw, (long) s.o() * hw,
                     0f, b.ptr(gx), hw, (long) s.c() * hw, s.n());
-        } else if (!(path == Path.AUTO && b.api().dnn() != null
-                && b.api().dnn().backwardData(s, b.ptr(w), b.ptr(gy), b.ptr(gx), ws))) {
+        } else if (!(path == Path.AUTO && b.dnn() != null
+                && b.dnn().backwardData(s, b.ptr(w), b.ptr(gy), b.ptr(gx), ws))) {
             col2imBackward(b, gy, w, s, gx);
         }
         Reference.reachabilityFence(gy);
@@ -103,8 +103,8 @@ public final class ConvKernels {
             for (int i = 0; i < s.n(); i++)
                 GemmKernels.gemm(b, false, true, s.o(), s.c(), hw, 1f, b.ptr(gy) + 4L * i * s.o() * hw, hw, 0,
                         b.ptr(x) + 4L * i * s.c() * hw, hw, 0, i == 0 ? 0f : 1f, b.ptr(gw), s.c(), 0, 1);
-        } else if (!(path == Path.AUTO && b.api().dnn() != null
-                && b.api().dnn().backwardFilter(s, b.ptr(x), b.ptr(gy), b.ptr(gw), ws))) {
+        } else if (!(path == Path.AUTO && b.dnn() != null
+                && b.dnn().backwardFilter(s, b.ptr(x), b.ptr(gy), b.ptr(gw), ws))) {
             im2colWeight(b, x, gy, s, gw);
         }
         Reference.reachabilityFence(x);
@@ -218,7 +218,7 @@ public final class ConvKernels {
     }
 
     private static Dnn dnn(CudaBackend b) {
-        Dnn d = b.api().dnn();
+        Dnn d = b.dnn();
         if (d == null) throw new CudaException("convolution path CUDNN asked for, but cuDNN is not available");
         return d;
     }

@@ -33,6 +33,8 @@ public final class CudaBackend implements Backend, KernelLauncher {
     private final int sms;
     private volatile Device device;
     private volatile ConvKernels.Path convPath = ConvKernels.Path.AUTO;
+    private volatile boolean poison = Boolean.getBoolean("diffir.cuda.poison");
+    private volatile boolean useBlas = true, useDnn = true;
 
     public CudaBackend(DeviceApi api) {
         this.api = api;
@@ -73,6 +75,22 @@ public final class CudaBackend implements Backend, KernelLauncher {
         if (api.dnn() != null) api.dnn().setTf32(enabled);
     }
 
+    /** Whether cuBLAS and cuDNN are used where present (tests turn them off to check the own kernels). */
+    public void useLibraries(boolean blas, boolean dnn) {
+        useBlas = blas;
+        useDnn = dnn;
+    }
+
+    /** cuBLAS when present and enabled, else null (GEMMs then run the gemm_f32 kernel). */
+    Blas blas() {
+        return useBlas ? api.blas() : null;
+    }
+
+    /** cuDNN when present and enabled, else null. */
+    Dnn dnn() {
+        return useDnn ? api.dnn() : null;
+    }
+
     /** Which implementation general convolutions use (tests and benchmarks compare them). */
     public void setConvPath(ConvKernels.Path path) {
         convPath = path;
@@ -80,6 +98,14 @@ public final class CudaBackend implements Backend, KernelLauncher {
 
     ConvKernels.Path convPath() {
         return convPath;
+    }
+
+    /**
+     * Fills every new tensor with NaN (an asynchronous memset), so a kernel that leaves part of its
+     * output unwritten shows up in checks. Also {@code -Ddiffir.cuda.poison=true}.
+     */
+    public void setPoison(boolean enabled) {
+        poison = enabled;
     }
 
     /** Allocator figures: bytes held by live tensors, peak, cached, device allocations. */
@@ -110,6 +136,7 @@ public final class CudaBackend implements Backend, KernelLauncher {
             throw new IllegalArgumentException("tensor of " + numel + " elements: the CUDA backend's kernels index with 32 bits (limit 2^31 - 9)");
         long bytes = Math.max(1, numel) * 4;
         long address = allocator.allocate(bytes);
+        if (poison) api.fill32(address, 0x7fc00000, Math.max(1, numel));
         return new CudaStorage(this, address, numel, DeviceAllocator.sizeClass(bytes), allocator, cleaner);
     }
 

@@ -55,7 +55,7 @@ final class GemmKernels {
     static void gemm(CudaBackend b, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      long a, int lda, long strideA, long c, int ldb, long strideB,
                      float beta, long out, int ldc, long strideC, int batch) {
-        Blas blas = b.api().blas();
+        Blas blas = b.blas();
         if (blas != null) {
             // Column-major view: C^T (n x m) = op(B)^T (n x k) op(A)^T (k x m).
             blas.sgemm(transB, transA, n, m, k, alpha, c, ldb, strideB, a, lda, strideA, beta, out, ldc, strideC, batch);
