@@ -14,6 +14,7 @@ public final class GpuDevices {
 
     private static Device emulated;
     private static String emulatorProblem;
+    private static volatile boolean cudaNoticePrinted, emulatorNoticePrinted;
 
     /** The CUDA device, or the calling test is skipped. */
     public static Device cuda() {
@@ -25,7 +26,8 @@ public final class GpuDevices {
             } catch (RuntimeException e) {
                 why = e.getMessage();
             }
-            System.out.println("SKIPPED GPU test: " + why);
+            if (!cudaNoticePrinted) System.out.println("SKIPPED GPU tests: " + why);
+            cudaNoticePrinted = true;
             Assumptions.abort(why);
         }
         Device d = Device.cuda();
@@ -47,7 +49,8 @@ public final class GpuDevices {
             }
         }
         if (emulated == null) {
-            System.out.println("SKIPPED emulated GPU test: " + emulatorProblem);
+            if (!emulatorNoticePrinted) System.out.println("SKIPPED emulated GPU tests: " + emulatorProblem);
+            emulatorNoticePrinted = true;
             Assumptions.abort(emulatorProblem);
         }
         return emulated;
