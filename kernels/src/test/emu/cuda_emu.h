@@ -26,7 +26,7 @@ extern dim3 gridDim;
 #define __shared__ static
 #define __constant__ static const
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 
 constexpr int warpSize = 32;
 
@@ -111,3 +111,15 @@ inline long long min(long long a, long long b) { return a < b ? a : b; }
 inline long long max(long long a, long long b) { return a > b ? a : b; }
 inline float min(float a, float b) { return fminf(a, b); }
 inline float max(float a, float b) { return fmaxf(a, b); }
+
+// Hooks the fused kernels' sources use under FUSED_EMULATION (fused_common.cuh).
+extern "C" long long emu_block_serial();
+extern "C" void emu_poison_once(void* p, unsigned long long bytes, long long* stamp);
+extern "C" void emu_check_aligned(const void* p, unsigned long long alignment, const char* file, int line);
+namespace emu {
+// Fills a block-shared array with NaN when the first thread of a new block reaches its declaration.
+inline void poison_shared(void* p, unsigned long long bytes, long long& stamp) { emu_poison_once(p, bytes, &stamp); }
+inline void check_aligned(const void* p, unsigned long long alignment, const char* file, int line) {
+    emu_check_aligned(p, alignment, file, line);
+}
+}  // namespace emu

@@ -2,6 +2,7 @@
 // memory, and device memory with guard pages (an out-of-bounds access past a buffer's end faults).
 #include <barrier>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -22,6 +23,8 @@ dim3 gridDim;
 
 namespace {
 uint3 g_block;
+long long g_block_serial = 0;
+std::mutex g_poison;
 std::unique_ptr<std::barrier<>> g_block_barrier;
 std::vector<std::unique_ptr<std::barrier<>>> g_warp_barriers;
 std::vector<unsigned char> g_slots;  // [warp][lane][16 bytes]
@@ -37,6 +40,7 @@ extern "C" {
 
 void emu_begin_block(int bx, int by, int bz, int gx, int gy, int gz, int tx, int ty, int tz, int sharedBytes) {
     g_block = uint3{(unsigned)bx, (unsigned)by, (unsigned)bz};
+    ++g_block_serial;
     gridDim = dim3{(unsigned)gx, (unsigned)gy, (unsigned)gz};
     blockDim = dim3{(unsigned)tx, (unsigned)ty, (unsigned)tz};
     int n = tx * ty * tz;
@@ -94,6 +98,21 @@ unsigned emu_ballot(int predicate) {
 void* emu_dynamic_shared() {
     uintptr_t p = (uintptr_t)g_dynamic.data();
     return (void*)((p + 15) & ~(uintptr_t)15);
+}
+
+long long emu_block_serial() { return g_block_serial; }
+
+void emu_poison_once(void* p, unsigned long long bytes, long long* stamp) {
+    std::lock_guard<std::mutex> l(g_poison);
+    if (*stamp == g_block_serial) return;
+    std::memset(p, 0xFF, bytes);
+    *stamp = g_block_serial;
+}
+
+void emu_check_aligned(const void* p, unsigned long long alignment, const char* file, int line) {
+    if (((uintptr_t)p & (alignment - 1)) == 0) return;
+    std::fprintf(stderr, "emulator: %p is not %llu-byte aligned at %s:%d\n", p, alignment, file, line);
+    std::abort();
 }
 
 void emu_threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }

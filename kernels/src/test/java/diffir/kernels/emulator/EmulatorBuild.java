@@ -57,7 +57,8 @@ final class EmulatorBuild {
                 Path obj = out.resolve(cu.getFileName().toString().replace(".cu", ".o"));
                 if (stale(obj, headers, cu)) {
                     String err = run(List.of(gxx, "-std=c++20", "-O1", "-g", "-fPIC", "-Wno-unknown-pragmas",
-                            "-DDIFFIR_EMULATOR", "-include", header.toString(), "-I" + cuda, "-x", "c++", "-c",
+                            "-DDIFFIR_EMULATOR", "-DFUSED_EMULATION", "-include", header.toString(), "-I" + cuda,
+                            "-I" + emu, "-x", "c++", "-c",
                             cu.toString(), "-o", obj.toString()));
                     if (err != null) {
                         Files.deleteIfExists(obj);
