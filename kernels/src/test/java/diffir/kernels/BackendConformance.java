@@ -471,4 +471,35 @@ abstract class BackendConformance {
             checkOp("channelAttention 1 head", in -> Ops.channelAttention(in[0], in[1], 1), qkv, rand(0.5f, 2f, 1));
         });
     }
+
+    // ---------------------------------------------------------------- a whole small model
+
+    @Test
+    void smallModelFromPrimitives() {
+        smallModel(false);
+    }
+
+    @Test
+    void smallModelWithFusedOps() {
+        fused("small model with fused ops", () -> smallModel(true));
+    }
+
+    private void smallModel(boolean fused) {
+        String what = "small model" + (fused ? " (fused ops)" : "");
+        java.util.Map<String, Tensor> cpu = TinyDiffIR.parameters(rng), dev = new java.util.LinkedHashMap<>();
+        for (var e : cpu.entrySet()) {
+            e.getValue().requiresGrad(true);
+            dev.put(e.getKey(), gpu(e.getValue()).requiresGrad(true));
+        }
+        Tensor x = randn(2, 3, 12, 12), z = randn(2, 8), target = randn(2, 3, 12, 12);
+        Tensor ref = reference(what, () -> TinyDiffIR.loss(cpu, x, z, target, fused));
+        reference(what + " backward", () -> {
+            ref.backward();
+            return null;
+        });
+        Tensor loss = TinyDiffIR.loss(dev, gpu(x), gpu(z), gpu(target), fused);
+        loss.backward();
+        close(loss, ref, FWD, what + " loss");
+        for (var e : cpu.entrySet()) close(dev.get(e.getKey()).grad(), e.getValue().grad(), BWD, what + " gradient of " + e.getKey());
+    }
 }
