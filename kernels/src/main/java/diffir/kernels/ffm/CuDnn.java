@@ -145,6 +145,10 @@ public final class CuDnn implements Dnn {
         if (p.fwd == -1) p.fwd = choose("cudnnGetConvolutionForwardAlgorithm_v7", fwdAlgo, p.x, p.w, p.conv, p.y);
         if (p.fwd < 0) return false;
         long bytes = workspace("cudnnGetConvolutionForwardWorkspaceSize", fwdWs, p.fwd, p.x, p.w, p.conv, p.y);
+        if (bytes < 0) {
+            p.fwd = -2;
+            return false;
+        }
         int rc = CuBlas.invokeInt(fwd, handle, scalars, p.x, ptr(x), p.w, ptr(w), p.conv, p.fwd,
                 ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), p.y, ptr(y));
         return ran("cudnnConvolutionForward", s, rc, () -> p.fwd = -2);
@@ -157,6 +161,10 @@ public final class CuDnn implements Dnn {
             p.bwdData = choose("cudnnGetConvolutionBackwardDataAlgorithm_v7", bwdDataAlgo, p.w, p.y, p.conv, p.x);
         if (p.bwdData < 0) return false;
         long bytes = workspace("cudnnGetConvolutionBackwardDataWorkspaceSize", bwdDataWs, p.bwdData, p.w, p.y, p.conv, p.x);
+        if (bytes < 0) {
+            p.bwdData = -2;
+            return false;
+        }
         int rc = CuBlas.invokeInt(bwdData, handle, scalars, p.w, ptr(w), p.y, ptr(dy), p.conv, p.bwdData,
                 ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), p.x, ptr(dx));
         return ran("cudnnConvolutionBackwardData", s, rc, () -> p.bwdData = -2);
@@ -169,6 +177,10 @@ public final class CuDnn implements Dnn {
             p.bwdFilter = choose("cudnnGetConvolutionBackwardFilterAlgorithm_v7", bwdFilterAlgo, p.x, p.y, p.conv, p.w);
         if (p.bwdFilter < 0) return false;
         long bytes = workspace("cudnnGetConvolutionBackwardFilterWorkspaceSize", bwdFilterWs, p.bwdFilter, p.x, p.y, p.conv, p.w);
+        if (bytes < 0) {
+            p.bwdFilter = -2;
+            return false;
+        }
         int rc = CuBlas.invokeInt(bwdFilter, handle, scalars, p.x, ptr(x), p.y, ptr(dy), p.conv, p.bwdFilter,
                 ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), p.w, ptr(dw));
         return ran("cudnnConvolutionBackwardFilter", s, rc, () -> p.bwdFilter = -2);
@@ -199,7 +211,11 @@ public final class CuDnn implements Dnn {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment count = tmp.allocate(JAVA_INT);
             MemorySegment perf = tmp.allocate(PERF_SIZE * MAX_ALGOS, 8);
-            check(call, CuBlas.invokeInt(query, handle, a, b, conv, c, MAX_ALGOS, count, perf));
+            int rc = CuBlas.invokeInt(query, handle, a, b, conv, c, MAX_ALGOS, count, perf);
+            if (rc != 0) {
+                note(call + " failed: " + errorName(rc) + "; using the own kernels for this geometry");
+                return -2;
+            }
             int n = Math.min(count.get(JAVA_INT, 0), MAX_ALGOS);
             for (int i = 0; i < n; i++) {
                 MemorySegment r = perf.asSlice(i * PERF_SIZE, PERF_SIZE);
@@ -212,12 +228,24 @@ public final class CuDnn implements Dnn {
         }
     }
 
+    /** Workspace bytes of an algorithm, or -1 when cuDNN will not say (the algorithm is then dropped). */
     private long workspace(String call, MethodHandle query, int algo, MemorySegment a, MemorySegment b, MemorySegment conv, MemorySegment c) {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment size = tmp.allocate(JAVA_LONG);
-            check(call, CuBlas.invokeInt(query, handle, a, b, conv, c, algo, size));
+            int rc = CuBlas.invokeInt(query, handle, a, b, conv, c, algo, size);
+            if (rc != 0) {
+                note(call + "(algo " + algo + ") failed: " + errorName(rc) + "; using the own kernels for this geometry");
+                return -1;
+            }
             return size.get(JAVA_LONG, 0);
         }
+    }
+
+    /** A one-time notice on stderr (cuDNN declining a geometry is not an error, but worth seeing in logs). */
+    private final java.util.Set<String> noted = new java.util.HashSet<>();
+
+    private void note(String message) {
+        if (noted.add(message)) System.err.println("cuDNN: " + message);
     }
 
     /** True when the call ran; false (and the algorithm dropped) when cuDNN reports it unsupported. */
