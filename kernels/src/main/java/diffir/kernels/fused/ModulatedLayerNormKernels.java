@@ -16,9 +16,4 @@ public final class ModulatedLayerNormKernels {
                                 Tensor rstd, Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
         throw new UnsupportedOperationException("CUDA layerNorm backward: the fused kernels are not merged yet");
     }
-
-    public static void backward(KernelLauncher l, Tensor x, Tensor weight, boolean withBias, Tensor mod, Tensor mean,
-                                Tensor rstd, Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
-        throw new UnsupportedOperationException("CUDA layerNorm backward: the fused kernels are not merged yet");
-    }
 }
