@@ -244,14 +244,7 @@ public final class CudaBackend implements Backend, KernelLauncher {
         ModulatedLayerNormKernels.forward(this, x, weight, bias, mod, eps, out, mean, rstd);
     }
 
-    // The Backend interface is moving from "boolean withBias" to the bias tensor (gmod of a WithBias
-    // LayerNorm needs its values); both forms are here, without @Override, so either interface compiles.
-
-    public void layerNormBackward(Tensor x, Tensor weight, boolean withBias, Tensor mod, Tensor mean, Tensor rstd,
-                                  Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
-        ModulatedLayerNormKernels.backward(this, x, weight, withBias, mod, mean, rstd, gy, gx, gw, gb, gmod);
-    }
-
+    @Override
     public void layerNormBackward(Tensor x, Tensor weight, Tensor bias, Tensor mod, Tensor mean, Tensor rstd,
                                   Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
         ModulatedLayerNormKernels.backward(this, x, weight, bias, mod, mean, rstd, gy, gx, gw, gb, gmod);

@@ -79,7 +79,7 @@ final class ElementwiseKernels {
         if (n > 0) b.launch("unary_backward", b.grid(n), CudaBackend.block(), 0, op.ordinal(), x, y, gy, param, gx, n);
     }
 
-    /** PyTorch's Adam/AdamW step; the constants follow {@link AdamConstants}. */
+    /** PyTorch's Adam/AdamW step, with the constants as {@link AdamParams} computes them for every backend. */
     static void adam(CudaBackend b, Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) {
         int[] shape = param.shape();
         if (!Shapes.same(shape, grad.shape()) || !Shapes.same(shape, m.shape()) || !Shapes.same(shape, v.shape()))
@@ -87,10 +87,10 @@ final class ElementwiseKernels {
                     + ", exp_avg " + Shapes.str(m.shape()) + " and exp_avg_sq " + Shapes.str(v.shape()) + " must have one shape");
         int n = Math.toIntExact(param.numel());
         if (n == 0) return;
-        AdamConstants k = AdamConstants.of(p);
+        float coupledDecay = p.decoupled() ? 0f : p.weightDecay();
         b.launch("adam_step", b.grid(n), CudaBackend.block(), 0, param, grad, m, v, n,
-                p.beta1(), p.beta2(), k.oneMinusBeta1(), k.oneMinusBeta2(), p.eps(), k.weightDecay(), k.decay(),
-                k.biasCorrection2Sqrt(), k.stepSize());
+                p.beta1(), p.beta2(), p.oneMinusBeta1(), p.oneMinusBeta2(), p.eps(), coupledDecay, p.decoupledDecay(),
+                p.biasCorrection2Sqrt(), p.stepSize());
     }
 
     private static int sameSize(String what, Tensor a, Tensor out) {
