@@ -38,7 +38,7 @@ TMP=$(mktemp -d)
 rm -rf "$TMP"
 
 echo "== jlink"
-"$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs \
     --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$B/rt"
 rm -f "$B"/rt/lib/server/classes*.jsa
 tar czf "$B/rt.tar.gz" -C "$B" rt

@@ -3,7 +3,8 @@
 # here by scripts/device-bundle.sh (carried along by the device tool). Phases, each under a hard
 # timeout and all within about 6 minutes; a phase that fails does not stop the next:
 #   env        unpack the Java runtime, nvidia-smi, find cuBLAS / cuDNN (put their folders on LD_LIBRARY_PATH)
-#   tests      the GPU tests (every Backend method vs the CPU backend, a small model fwd+bwd) via JUnit's console launcher
+#   tests      the GPU tests (classes *Cuda*Test / *Gpu*Test in diffir.kernels: every Backend method vs the CPU
+#              backend, a small model forward and backward, ...) via JUnit's console launcher
 #   sanitizer  compute-sanitizer memcheck over KernelSmoke (every kernel once, small odd sizes)
 #   timing     KernelTiming: our kernels at DIRformer level-1 sizes, CUDA events, vs measured bandwidth
 #   torch      the same ops in PyTorch eager (kernels/src/test/python/torch_eager_bench.py)
@@ -91,7 +92,7 @@ JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+
 # ------------------------------------------------------------------ tests
 run_phase tests 150 "$OUT/tests.log" "$JAVA" "${JVM[@]}" -Ddiffir.cuda.poison=true -jar "$CONSOLE" execute \
   --disable-banner --details=tree --details-theme=ascii --disable-ansi-colors --class-path "$CP" --reports-dir /tmp/diffir-junit \
-  --select-class diffir.kernels.CudaBackendProviderTest --select-class diffir.kernels.CudaBackendTest
+  --select-package diffir.kernels --include-classname '^.*(Cuda|Gpu)[A-Za-z]*Test$'
 
 # ------------------------------------------------------------------ sanitizer
 if command -v compute-sanitizer >/dev/null; then
