@@ -27,24 +27,7 @@ __device__ __forceinline__ float binary_op(float a, float b) {
 
 template <int OP>
 __device__ void binary_flat(const float* a, const float* b, float* out, int n) {
-    int start = global_thread(), stride = global_stride();
-    if (aligned16(a) && aligned16(b) && aligned16(out)) {
-        int n4 = n >> 2;
-        const float4* a4 = reinterpret_cast<const float4*>(a);
-        const float4* b4 = reinterpret_cast<const float4*>(b);
-        float4* o4 = reinterpret_cast<float4*>(out);
-        for (int i = start; i < n4; i += stride) {
-            float4 x = a4[i], y = b4[i], r;
-            r.x = binary_op<OP>(x.x, y.x);
-            r.y = binary_op<OP>(x.y, y.y);
-            r.z = binary_op<OP>(x.z, y.z);
-            r.w = binary_op<OP>(x.w, y.w);
-            o4[i] = r;
-        }
-        for (int i = (n4 << 2) + start; i < n; i += stride) out[i] = binary_op<OP>(a[i], b[i]);
-    } else {
-        for (int i = start; i < n; i += stride) out[i] = binary_op<OP>(a[i], b[i]);
-    }
+    map2(a, b, out, n, [](float x, float y) { return binary_op<OP>(x, y); });
 }
 
 // Same-shape operands (out may alias a or b).
@@ -103,7 +86,7 @@ __device__ __forceinline__ float scalar_op_apply(float x, float s) {
 
 template <int OP>
 __device__ void scalar_walk(const float* a, float s, float* out, int n) {
-    for (int i = global_thread(); i < n; i += global_stride()) out[i] = scalar_op_apply<OP>(a[i], s);
+    map1(a, out, n, [s](float x) { return scalar_op_apply<OP>(x, s); });
 }
 
 extern "C" __global__ void scalar_op(int op, const float* a, float s, float* out, int n) {
@@ -173,12 +156,12 @@ __device__ __forceinline__ float unary_derivative(float x, float y, float p) {
 
 template <int OP>
 __device__ void unary_walk(const float* a, float p, float* out, int n) {
-    for (int i = global_thread(); i < n; i += global_stride()) out[i] = unary_apply<OP>(a[i], p);
+    map1(a, out, n, [p](float v) { return unary_apply<OP>(v, p); });
 }
 
 template <int OP>
 __device__ void unary_backward_walk(const float* x, const float* y, const float* gy, float p, float* gx, int n) {
-    for (int i = global_thread(); i < n; i += global_stride()) gx[i] = gy[i] * unary_derivative<OP>(x[i], y[i], p);
+    map3(x, y, gy, gx, n, [p](float xv, float yv, float g) { return g * unary_derivative<OP>(xv, yv, p); });
 }
 
 #define UNARY_DISPATCH(CALL)            \
@@ -213,16 +196,44 @@ extern "C" __global__ void unary_backward(int op, const float* x, const float* y
 
 // PyTorch's update (constants from the host): p *= decay (AdamW); g += wd * p (Adam);
 // m = b1 m + c1 g; v = b2 v + c2 g^2; p -= (stepSize m) / (sqrt(v) / bc2Sqrt + eps).
+struct AdamConsts {
+    float b1, b2, c1, c2, eps, wd, decay, bc2Sqrt, stepSize;
+};
+
+__device__ __forceinline__ void adam_update(float& p, float g, float& m, float& v, const AdamConsts& k) {
+    float pv = p * k.decay;
+    float gv = g + k.wd * pv;
+    m = k.b1 * m + k.c1 * gv;
+    v = k.b2 * v + k.c2 * (gv * gv);
+    float denom = sqrtf(v) / k.bc2Sqrt + k.eps;
+    p = pv - (m * k.stepSize) / denom;
+}
+
 extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* v, int n, float b1, float b2, float c1,
                                      float c2, float eps, float wd, float decay, float bc2Sqrt, float stepSize) {
-    for (int i = global_thread(); i < n; i += global_stride()) {
-        float pv = p[i] * decay;
-        float gv = g[i] + wd * pv;
-        float mv = b1 * m[i] + c1 * gv;
-        float vv = b2 * v[i] + c2 * (gv * gv);
+    AdamConsts k{b1, b2, c1, c2, eps, wd, decay, bc2Sqrt, stepSize};
+    int start = global_thread(), stride = global_stride();
+    int done = 0;
+    if (aligned16(p) && aligned16(g) && aligned16(m) && aligned16(v)) {
+        int n4 = n >> 2;
+        for (int i = start; i < n4; i += stride) {
+            float4 pv = reinterpret_cast<float4*>(p)[i], gv = reinterpret_cast<const float4*>(g)[i];
+            float4 mv = reinterpret_cast<float4*>(m)[i], vv = reinterpret_cast<float4*>(v)[i];
+            adam_update(pv.x, gv.x, mv.x, vv.x, k);
+            adam_update(pv.y, gv.y, mv.y, vv.y, k);
+            adam_update(pv.z, gv.z, mv.z, vv.z, k);
+            adam_update(pv.w, gv.w, mv.w, vv.w, k);
+            reinterpret_cast<float4*>(p)[i] = pv;
+            reinterpret_cast<float4*>(m)[i] = mv;
+            reinterpret_cast<float4*>(v)[i] = vv;
+        }
+        done = n4 << 2;
+    }
+    for (int i = done + start; i < n; i += stride) {
+        float pv = p[i], mv = m[i], vv = v[i];
+        adam_update(pv, g[i], mv, vv, k);
+        p[i] = pv;
         m[i] = mv;
         v[i] = vv;
-        float denom = sqrtf(vv) / bc2Sqrt + eps;
-        p[i] = pv - (mv * stepSize) / denom;
     }
 }

@@ -63,12 +63,12 @@ final class ElementwiseKernels {
 
     static void scalar(CudaBackend b, ScalarOp op, Tensor a, float s, Tensor out) {
         int n = sameSize(op.toString(), a, out);
-        if (n > 0) b.launch("scalar_op", b.grid(n), CudaBackend.block(), 0, op.ordinal(), a, s, out, n);
+        if (n > 0) b.launch("scalar_op", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), a, s, out, n);
     }
 
     static void unary(CudaBackend b, UnaryOp op, Tensor a, float param, Tensor out) {
         int n = sameSize(op.toString(), a, out);
-        if (n > 0) b.launch("unary_op", b.grid(n), CudaBackend.block(), 0, op.ordinal(), a, param, out, n);
+        if (n > 0) b.launch("unary_op", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), a, param, out, n);
     }
 
     static void unaryBackward(CudaBackend b, UnaryOp op, Tensor x, Tensor y, Tensor gy, float param, Tensor gx) {
@@ -76,7 +76,7 @@ final class ElementwiseKernels {
         int n = sameSize(what, x, gx);
         sameSize(what, y, gx);
         sameSize(what, gy, gx);
-        if (n > 0) b.launch("unary_backward", b.grid(n), CudaBackend.block(), 0, op.ordinal(), x, y, gy, param, gx, n);
+        if (n > 0) b.launch("unary_backward", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), x, y, gy, param, gx, n);
     }
 
     /** PyTorch's Adam/AdamW step, with the constants as {@link AdamParams} computes them for every backend. */
@@ -88,7 +88,7 @@ final class ElementwiseKernels {
         int n = Math.toIntExact(param.numel());
         if (n == 0) return;
         float coupledDecay = p.decoupled() ? 0f : p.weightDecay();
-        b.launch("adam_step", b.grid(n), CudaBackend.block(), 0, param, grad, m, v, n,
+        b.launch("adam_step", b.grid((n + 3L) / 4), CudaBackend.block(), 0, param, grad, m, v, n,
                 p.beta1(), p.beta2(), p.oneMinusBeta1(), p.oneMinusBeta2(), p.eps(), coupledDecay, p.decoupledDecay(),
                 p.biasCorrection2Sqrt(), p.stepSize());
     }

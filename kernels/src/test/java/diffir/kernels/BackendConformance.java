@@ -184,6 +184,25 @@ abstract class BackendConformance {
         Tensor out = Tensor.empty(gpu(), 4, 64);
         backend().binary(BinaryOp.MUL, a, b, out);
         close(out, Ops.mul(a.to(Device.CPU), b.to(Device.CPU)), FWD, "MUL of unaligned views");
+        // The one-, three- and four-operand maps too (scalar, unary, unary backward, Adam).
+        Tensor ca = a.to(Device.CPU), cb = b.to(Device.CPU);
+        backend().scalar(ScalarOp.MUL, a, 3f, out);
+        close(out, Ops.mulScalar(ca, 3f), FWD, "scalar MUL of an unaligned view");
+        backend().unary(UnaryOp.TANH, a, 0, out);
+        Tensor y = Ops.tanh(ca);
+        close(out, y, FWD, "TANH of an unaligned view");
+        Tensor gx = Tensor.empty(gpu(), 4, 64), gref = Tensor.empty(Device.CPU, 4, 64);
+        backend().unaryBackward(UnaryOp.TANH, a, out, b, 0, gx);
+        Device.CPU.backend().unaryBackward(UnaryOp.TANH, ca, y, cb, 0, gref);
+        close(gx, gref, FWD, "TANH backward of unaligned views");
+        Tensor p = gpu(randn(258)).narrowView(2, 256), m = gpu(randn(257)).narrowView(1, 256);
+        Tensor v = gpu(rand(0f, 1f, 259)).narrowView(3, 256), g = gpu(randn(256));
+        Tensor cp = p.to(Device.CPU), cm = m.to(Device.CPU), cv = v.to(Device.CPU);
+        AdamParams ap = new AdamParams(1e-2f, 0.9f, 0.999f, 1e-8f, 0f, false, 2);
+        backend().adam(p, g, m, v, ap);
+        Device.CPU.backend().adam(cp, g.to(Device.CPU), cm, cv, ap);
+        close(p, cp, FWD, "adam on unaligned views");
+        close(v, cv, FWD, "adam exp_avg_sq on unaligned views");
     }
 
     @Test
