@@ -93,7 +93,7 @@ final class ReduceKernels {
         }
         // Few long rows: about 4 blocks per SM in all, each summing a chunk of at least 2048.
         long splits = Math.max(1, Math.min((4L * sms + rows - 1) / rows, (len + 2047) / 2048));
-        int chunk = (int) ((len + splits - 1) / splits);
+        int chunk = (int) ((len + splits - 1) / splits + 3) & ~3; // a multiple of 4: the kernel may read float4s
         int parts = (len + chunk - 1) / chunk;
         if (parts == 1) {
             b.launch("reduce_rows_block", Dim3.of(rows), CudaBackend.block(), 0, in, out, rows, len, chunk);
