@@ -32,6 +32,7 @@ import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventQuery;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
@@ -59,7 +60,7 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
  */
 public final class CudaDriver implements DeviceApi {
     private static final int STAGE_FLOATS = 2 << 20; // 8 MiB per staging buffer
-    private static final int STAGES = 2;
+    private static final int MAX_STAGES = 8;
     private static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("diffir.cuda.sync");
 
     private final CUdevice device = new CUdevice();
@@ -69,7 +70,7 @@ public final class CudaDriver implements DeviceApi {
     private final List<String> moduleNames = new ArrayList<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Map<CUfunction, Integer> sharedLimit = new HashMap<>();
-    private final HostBuffer[] staging = new HostBuffer[STAGES];
+    private final List<HostBuffer> staging = new ArrayList<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> Boolean.FALSE);
     private final String name;
     private final int sms, ccMajor, ccMinor, driverVersion, l2Bytes;
@@ -173,13 +174,7 @@ public final class CudaDriver implements DeviceApi {
             modules.add(m);
             moduleNames.add(e.getKey());
         }
-        for (int i = 0; i < STAGES; i++) {
-            HostPtr p = new HostPtr();
-            check(cuMemAllocHost(p, 4L * STAGE_FLOATS), "cuMemAllocHost(" + 4L * STAGE_FLOATS + " bytes)");
-            CUevent ev = new CUevent();
-            check(cuEventCreate(ev, 2 /* CU_EVENT_DISABLE_TIMING */), "cuEventCreate");
-            staging[i] = new HostBuffer(p, MemorySegment.ofAddress(p.address()).reinterpret(4L * STAGE_FLOATS), ev);
-        }
+        staging.add(newStagingBuffer());
         String[] why = new String[1];
         Blas b = null;
         try {
@@ -252,15 +247,45 @@ public final class CudaDriver implements DeviceApi {
         return new long[]{free[0], total[0]};
     }
 
+    private HostBuffer newStagingBuffer() {
+        HostPtr p = new HostPtr();
+        check(cuMemAllocHost(p, 4L * STAGE_FLOATS), "cuMemAllocHost(" + 4L * STAGE_FLOATS + " bytes)");
+        CUevent ev = new CUevent();
+        check(cuEventCreate(ev, 2 /* CU_EVENT_DISABLE_TIMING */), "cuEventCreate");
+        return new HostBuffer(p, MemorySegment.ofAddress(p.address()).reinterpret(4L * STAGE_FLOATS), ev);
+    }
+
+    /**
+     * A staging buffer no queued copy still reads: a free one, else a new one (up to MAX_STAGES), else
+     * the next in turn once its copy is done. So uploads do not wait for the device in steady state.
+     */
+    private HostBuffer freeStagingBuffer() {
+        for (int i = 0; i < staging.size(); i++) {
+            HostBuffer b = staging.get((nextStage + i) % staging.size());
+            int rc = cuEventQuery(b.done());
+            if (rc == CUresult.CUDA_SUCCESS) {
+                nextStage = (nextStage + i + 1) % staging.size();
+                return b;
+            }
+            if (rc != CUresult.CUDA_ERROR_NOT_READY) check(rc, "cuEventQuery(staging)");
+        }
+        if (staging.size() < MAX_STAGES) {
+            HostBuffer b = newStagingBuffer();
+            staging.add(b);
+            return b;
+        }
+        HostBuffer b = staging.get(nextStage);
+        nextStage = (nextStage + 1) % staging.size();
+        check(cuEventSynchronize(b.done()), "cuEventSynchronize(staging)");
+        return b;
+    }
+
     @Override
     public synchronized void upload(float[] src, int offset, long dst, int count) {
         makeCurrent();
         for (int done = 0; done < count; ) {
             int n = Math.min(STAGE_FLOATS, count - done);
-            HostBuffer b = staging[nextStage];
-            nextStage = (nextStage + 1) % STAGES;
-            // The buffer's previous copy must have read it before it is refilled.
-            check(cuEventSynchronize(b.done()), "cuEventSynchronize(staging)");
+            HostBuffer b = freeStagingBuffer();
             MemorySegment.copy(src, offset + done, b.memory(), ValueLayout.JAVA_FLOAT, 0, n);
             check(cuMemcpyHtoDAsync(new DevPtr(dst + 4L * done), b.ptr(), 4L * n, stream), "cuMemcpyHtoDAsync(" + 4L * n + " bytes)");
             check(cuEventRecord(b.done(), stream), "cuEventRecord(staging)");
@@ -277,8 +302,7 @@ public final class CudaDriver implements DeviceApi {
         }
         for (int done = 0; done < count; ) {
             int n = Math.min(STAGE_FLOATS, count - done);
-            HostBuffer b = staging[nextStage];
-            nextStage = (nextStage + 1) % STAGES;
+            HostBuffer b = freeStagingBuffer();
             check(cuMemcpyDtoHAsync(b.ptr(), new DevPtr(src + 4L * done), 4L * n, stream), "cuMemcpyDtoHAsync(" + 4L * n + " bytes)");
             check(cuStreamSynchronize(stream), "cuStreamSynchronize (download; a kernel queued earlier may have failed)");
             MemorySegment.copy(b.memory(), ValueLayout.JAVA_FLOAT, 0, dst, offset + done, n);

@@ -221,7 +221,7 @@ public final class KernelTiming {
             r.run();
         } catch (UnsupportedOperationException | IllegalStateException e) {
             System.out.println(name + ": not timed (" + e.getMessage() + ")");
-            rows.add(new String[]{name, "n/a", "", "", ""});
+            rows.add(new String[]{name, "n/a", "", "", "", ""});
         }
     }
 
@@ -234,7 +234,7 @@ public final class KernelTiming {
     private void record(String name, double ms, double bytes, double flops) {
         double floorMs = Math.max(bytes / bandwidth, flops / flopRate) * 1e3;
         double gbps = bytes / (ms * 1e-3) / 1e9;
-        rows.add(new String[]{name, String.format("%.4f", ms), String.format("%.0f", gbps),
+        rows.add(new String[]{name, String.format("%.4f", ms), String.format("%.1f", bytes / 1e6), String.format("%.0f", gbps),
                 String.format("%.0f%%", 100 * floorMs / ms), String.format("%.4f", floorMs)});
         csv.add(String.format("%s,%.5f,%.0f,%.0f,%.5f", name, ms, bytes, flops, floorMs));
         System.out.printf("%-22s %9.4f ms %7.0f GB/s  floor %8.4f ms (%3.0f%%)%n", name, ms, gbps, floorMs, 100 * floorMs / ms);
@@ -332,8 +332,8 @@ public final class KernelTiming {
 
     void print() {
         System.out.println();
-        System.out.printf("%-22s %10s %8s %8s %10s%n", "op", "ms", "GB/s", "floor%", "floor ms");
-        for (String[] r : rows) System.out.printf("%-22s %10s %8s %8s %10s%n", (Object[]) r);
+        System.out.printf("%-22s %10s %9s %8s %8s %10s%n", "op", "ms", "MB moved", "GB/s", "floor%", "floor ms");
+        for (String[] r : rows) System.out.printf("%-22s %10s %9s %8s %8s %10s%n", (Object[]) r);
         System.out.println("memory: " + b.memoryStats());
     }
 }
