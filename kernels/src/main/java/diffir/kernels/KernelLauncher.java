@@ -12,7 +12,8 @@ public interface KernelLauncher {
     /**
      * Launches {@code kernel}. Arguments map to kernel parameters in order: a {@link Tensor} becomes
      * its device pointer (its offset applied), {@code null} a null pointer, Integer an int, Long a
-     * long long, Float a float.
+     * long long, Float a float; also a {@link Ptr} a raw device address and an int[] a struct of ints
+     * passed by value.
      */
     void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, Object... args);
 

@@ -1,0 +1,102 @@
+package diffir.kernels;
+
+import diffir.engine.Shapes;
+import diffir.engine.Tensor;
+import diffir.engine.backend.AdamParams;
+import diffir.engine.backend.BinaryOp;
+import diffir.engine.backend.ScalarOp;
+import diffir.engine.backend.UnaryOp;
+
+import java.lang.ref.Reference;
+
+/** Glue for elementwise.cu: strided copies, broadcasting binary ops, scalar and unary ops, Adam. */
+final class ElementwiseKernels {
+    private ElementwiseKernels() {}
+
+    static void copyStrided(CudaBackend b, Tensor src, long srcOffset, long[] srcStrides,
+                            Tensor dst, long dstOffset, long[] dstStrides, int[] shape) {
+        if (srcStrides.length != shape.length || dstStrides.length != shape.length)
+            throw new IllegalArgumentException("copyStrided: shape " + Shapes.str(shape) + " with " + srcStrides.length
+                    + " source and " + dstStrides.length + " destination strides");
+        long n = Shapes.numel(shape);
+        if (n == 0) return;
+        checkReach("copyStrided source", src, srcOffset, srcStrides, shape);
+        checkReach("copyStrided destination", dst, dstOffset, dstStrides, shape);
+        Strides s = Strides.collapse(shape, srcStrides, dstStrides);
+        long from = b.ptr(src) + 4 * srcOffset, to = b.ptr(dst) + 4 * dstOffset;
+        if (s.contiguous()) {
+            b.api().copy(to, from, 4 * n);
+        } else {
+            b.launch("copy_strided", b.grid(n), CudaBackend.block(), 0, new Ptr(from), new Ptr(to), s.pack("copyStrided"));
+        }
+        Reference.reachabilityFence(src);
+        Reference.reachabilityFence(dst);
+    }
+
+    /** Fails clearly when a strided walk would leave the tensor (a kernel would fault or corrupt memory). */
+    private static void checkReach(String what, Tensor t, long offset, long[] strides, int[] shape) {
+        long lo = offset, hi = offset;
+        for (int i = 0; i < shape.length; i++) {
+            long span = (long) (shape[i] - 1) * strides[i];
+            if (span < 0) lo += span;
+            else hi += span;
+        }
+        if (lo < 0 || hi >= t.numel())
+            throw new IllegalArgumentException(what + ": shape " + Shapes.str(shape) + " at offset " + offset
+                    + " reaches elements [" + lo + ", " + hi + "] of a tensor of " + t.numel());
+    }
+
+    static void binary(CudaBackend b, BinaryOp op, Tensor a, Tensor c, Tensor out) {
+        int[] shape = out.shape();
+        if (!Shapes.same(Shapes.broadcast(a.shape(), c.shape()), shape))
+            throw new IllegalArgumentException(op + ": " + Shapes.str(a.shape()) + " and " + Shapes.str(c.shape())
+                    + " do not broadcast to " + Shapes.str(shape));
+        long n = out.numel();
+        if (n == 0) return;
+        if (Shapes.same(a.shape(), shape) && Shapes.same(c.shape(), shape)) {
+            b.launch("binary_same", b.grid((n + 3) / 4), CudaBackend.block(), 0, op.ordinal(), a, c, out, (int) n);
+            return;
+        }
+        Strides s = Strides.collapse(shape, Shapes.broadcastStrides(a.shape(), shape), Shapes.broadcastStrides(c.shape(), shape));
+        b.launch("binary_strided", b.grid(n), CudaBackend.block(), 0, op.ordinal(), a, c, out, s.pack(op.toString()));
+    }
+
+    static void scalar(CudaBackend b, ScalarOp op, Tensor a, float s, Tensor out) {
+        int n = sameSize(op.toString(), a, out);
+        if (n > 0) b.launch("scalar_op", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), a, s, out, n);
+    }
+
+    static void unary(CudaBackend b, UnaryOp op, Tensor a, float param, Tensor out) {
+        int n = sameSize(op.toString(), a, out);
+        if (n > 0) b.launch("unary_op", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), a, param, out, n);
+    }
+
+    static void unaryBackward(CudaBackend b, UnaryOp op, Tensor x, Tensor y, Tensor gy, float param, Tensor gx) {
+        String what = op + " backward";
+        int n = sameSize(what, x, gx);
+        sameSize(what, y, gx);
+        sameSize(what, gy, gx);
+        if (n > 0) b.launch("unary_backward", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), x, y, gy, param, gx, n);
+    }
+
+    /** PyTorch's Adam/AdamW step, with the constants as {@link AdamParams} computes them for every backend. */
+    static void adam(CudaBackend b, Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) {
+        int[] shape = param.shape();
+        if (!Shapes.same(shape, grad.shape()) || !Shapes.same(shape, m.shape()) || !Shapes.same(shape, v.shape()))
+            throw new IllegalArgumentException("adam: param " + Shapes.str(shape) + ", grad " + Shapes.str(grad.shape())
+                    + ", exp_avg " + Shapes.str(m.shape()) + " and exp_avg_sq " + Shapes.str(v.shape()) + " must have one shape");
+        int n = Math.toIntExact(param.numel());
+        if (n == 0) return;
+        float coupledDecay = p.decoupled() ? 0f : p.weightDecay();
+        b.launch("adam_step", b.grid((n + 3L) / 4), CudaBackend.block(), 0, param, grad, m, v, n,
+                p.beta1(), p.beta2(), p.oneMinusBeta1(), p.oneMinusBeta2(), p.eps(), coupledDecay, p.decoupledDecay(),
+                p.biasCorrection2Sqrt(), p.stepSize());
+    }
+
+    private static int sameSize(String what, Tensor a, Tensor out) {
+        if (a.numel() != out.numel())
+            throw new IllegalArgumentException(what + ": input " + Shapes.str(a.shape()) + " and output "
+                    + Shapes.str(out.shape()) + " differ in size");
+        return Math.toIntExact(out.numel());
+    }
+}
