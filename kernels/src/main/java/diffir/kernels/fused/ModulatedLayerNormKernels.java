@@ -1,0 +1,97 @@
+package diffir.kernels.fused;
+
+import diffir.engine.Tensor;
+import diffir.kernels.Dim3;
+import diffir.kernels.KernelLauncher;
+
+import static diffir.kernels.fused.FusedArgs.gridLimit;
+import static diffir.kernels.fused.FusedArgs.nchw;
+import static diffir.kernels.fused.FusedArgs.required;
+import static diffir.kernels.fused.FusedArgs.shape;
+
+/**
+ * Channel LayerNorm of NCHW with the optional DiffIR modulation, on the GPU ({@code fused_layernorm.cu}).
+ * Semantics are those of {@code Backend.layerNorm} and {@code Backend.layerNormBackward}.
+ *
+ * <p>Forward: one kernel, each thread owning 4 consecutive pixels (1 when H*W or an offset is not a
+ * multiple of 4) and looping over channels. Backward: one kernel for gx plus per-warp partial sums
+ * of g and g*xhat per (image, channel), then one block per channel reduces them into gw, gb, gmod.
+ */
+public final class ModulatedLayerNormKernels {
+    private ModulatedLayerNormKernels() {}
+
+    static final int THREADS = 128;
+    static final int WARPS = THREADS / 32;
+
+    public static void forward(KernelLauncher L, Tensor x, Tensor weight, Tensor bias, Tensor mod, float eps,
+                               Tensor out, Tensor mean, Tensor rstd) {
+        int[] s = nchw("layerNorm x", x);
+        int n = s[0], c = s[1], hw = s[2] * s[3];
+        checkParams(weight, bias, mod, n, c);
+        if (!(eps >= 0) || Float.isInfinite(eps)) throw new IllegalArgumentException("layerNorm eps must be finite and >= 0, got " + eps);
+        required("layerNorm out", out, s);
+        required("layerNorm mean", mean, n, s[2], s[3]);
+        required("layerNorm rstd", rstd, n, s[2], s[3]);
+        if (n == 0 || c == 0 || hw == 0) return;  // nothing to write
+        gridLimit("layerNorm batch", n);
+        int v = FusedArgs.vectorizable(hw, x, out, mean, rstd) ? 4 : 1;
+        L.launch(v == 4 ? "fused_ln_fwd_v4" : "fused_ln_fwd_v1", Dim3.of(Dim3.blocks(hw, THREADS * v), n), Dim3.of(THREADS), 0,
+                x, weight, bias, mod, eps, out, mean, rstd, c, hw);
+    }
+
+    /**
+     * Backward given the forward's inputs (bias null for BiasFree: its values enter gmod's k1 half,
+     * which sums gy times the biased normalised output) and saved mean and rstd. gx, gw, gb, gmod
+     * are each nullable; gb needs bias, gmod needs mod.
+     */
+    public static void backward(KernelLauncher L, Tensor x, Tensor weight, Tensor bias, Tensor mod, Tensor mean, Tensor rstd,
+                                Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
+        int[] s = nchw("layerNormBackward x", x);
+        int n = s[0], c = s[1], hw = s[2] * s[3];
+        checkParams(weight, bias, mod, n, c);
+        required("layerNormBackward mean", mean, n, s[2], s[3]);
+        required("layerNormBackward rstd", rstd, n, s[2], s[3]);
+        required("layerNormBackward gy", gy, s);
+        shape("layerNormBackward gx", gx, s);
+        shape("layerNormBackward gw", gw, c);
+        shape("layerNormBackward gb", gb, c);
+        shape("layerNormBackward gmod", gmod, n, 2 * c);
+        if (gb != null && bias == null) throw new IllegalArgumentException("layerNormBackward: gb requested for a BiasFree LayerNorm (bias is null)");
+        if (gmod != null && mod == null) throw new IllegalArgumentException("layerNormBackward: gmod requested without a modulation (mod is null)");
+        boolean reduce = gw != null || gb != null || gmod != null;
+        if (c == 0 || (!reduce && gx == null)) return;
+        gridLimit("layerNormBackward batch", n);
+
+        int v = FusedArgs.vectorizable(hw, x, mean, rstd, gy, gx) ? 4 : 1;
+        int tiles = Dim3.blocks(hw, THREADS * v);  // hw = 0 still runs one (idle) tile: partials become 0
+        int q = tiles * WARPS;                      // partials per (image, channel)
+        Tensor part = reduce && n > 0 ? L.scratch(n, c, q, 2) : null;
+        if (n > 0)
+            L.launch(v == 4 ? "fused_ln_bwd_v4" : "fused_ln_bwd_v1", Dim3.of(tiles, n), Dim3.of(THREADS), 0,
+                    x, weight, mod, mean, rstd, gy, bias != null ? 1 : 0, gx, part, c, hw);
+        if (reduce)
+            L.launch("fused_ln_bwd_finalize", Dim3.of(c), Dim3.of(THREADS), 0, part, weight, bias, mod, gw, gb, gmod, n, c, q);
+    }
+
+    /**
+     * The Backend interface's original form, which passes only whether there is a bias: enough for
+     * everything except gmod of a WithBias LayerNorm, whose k1 half needs the bias values.
+     */
+    public static void backward(KernelLauncher L, Tensor x, Tensor weight, boolean withBias, Tensor mod, Tensor mean, Tensor rstd,
+                                Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
+        if (!withBias) {
+            backward(L, x, weight, null, mod, mean, rstd, gy, gx, gw, gb, gmod);
+            return;
+        }
+        if (gmod != null)
+            throw new IllegalArgumentException("layerNormBackward: gmod of a WithBias LayerNorm needs the bias values; pass the bias tensor");
+        // Without gmod the bias values are never read: any tensor of the right shape marks "WithBias".
+        backward(L, x, weight, weight, mod, mean, rstd, gy, gx, gw, gb, null);
+    }
+
+    private static void checkParams(Tensor weight, Tensor bias, Tensor mod, int n, int c) {
+        required("layerNorm weight", weight, c);
+        shape("layerNorm bias", bias, c);
+        shape("layerNorm modulation", mod, n, 2 * c);
+    }
+}
