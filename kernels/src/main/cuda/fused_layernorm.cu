@@ -1,16 +1,25 @@
 // Channel LayerNorm of NCHW tensors (per pixel over C), optionally followed by DiffIR's dynamic
 // modulation y*k1 + k2, forward and backward. Glue: diffir.kernels.fused.ModulatedLayerNormKernels.
 //
-// Layout: x[n][c][p] with p = h*W + w over HW pixels. Each thread owns V consecutive pixels of one
-// image (V = 4: 16-byte accesses, needs HW % 4 == 0 and aligned tensors; V = 1 otherwise) and loops
-// over the C channels: consecutive threads touch consecutive pixels, so every load is coalesced
-// along W, and the per-pixel statistics stay in registers.
+// Layout: x[n][c][p] with p = h*W + w over HW pixels. Threads own pixels and loop over the C
+// channels: consecutive threads touch consecutive pixels, so every load is coalesced along W, and
+// the per-pixel statistics stay in registers. Two variants:
+//  - register path (C <= CMAX, the level sizes of DIRformer): one pixel per thread, all C values of
+//    the pixel held in registers (fully unrolled over CMAX, guarded by c < C), so x (and gy) are
+//    read from DRAM exactly once. This matters: the whole tensor is in flight at once, so a second
+//    pass over x would mostly miss L2 at the level-1 size (50 MB at batch 4, C = 48, 256x256).
+//  - streaming path (any C): V consecutive pixels per thread (V = 4: 16-byte accesses, needs
+//    HW % 4 == 0 and aligned tensors; V = 1 otherwise), Welford statistics in one pass, then a
+//    second pass over x (and gy) for the outputs.
 //
-// Grid (tiles, N): blockIdx.y is the image, blockIdx.x the pixel tile of LN_THREADS*V pixels.
+// Grid (tiles, N): blockIdx.y is the image, blockIdx.x the pixel tile of LN_THREADS*V pixels (V = 1
+// on the register path).
 #include "fused_common.cuh"
 
 #define LN_THREADS 128
 #define LN_WARPS (LN_THREADS / 32)
+// __launch_bounds__(LN_THREADS, 1) throughout: without the explicit minimum, ptxas capped some
+// variants at 64 registers and spilled the cached channel values.
 
 // ------------------------------------------------------------------------------------------ forward
 
@@ -32,6 +41,7 @@ __device__ __forceinline__ void ln_forward(const float* __restrict__ x, const fl
     float m[V], m2[V];
 #pragma unroll
     for (int k = 0; k < V; k++) m[k] = m2[k] = 0.0f;
+#pragma unroll 4
     for (int c = 0; c < C; c++) {
         float v[V];
         fused_load_vec<V>(xn + (size_t) c * HW, v);
@@ -71,13 +81,75 @@ __device__ __forceinline__ void ln_forward(const float* __restrict__ x, const fl
     }
 }
 
-extern "C" __global__ void __launch_bounds__(LN_THREADS)
+// Register path: the same math with exact two-pass statistics over the cached values.
+template <int CMAX>
+__device__ __forceinline__ void ln_forward_regs(const float* __restrict__ x, const float* __restrict__ w,
+                                                const float* __restrict__ b, const float* __restrict__ mod, float eps,
+                                                float* __restrict__ out, float* __restrict__ mean,
+                                                float* __restrict__ rstd, int C, int HW) {
+    FUSED_SHARED(float, scale, [CMAX]);
+    FUSED_SHARED(float, shift, [CMAX]);
+    const int n = blockIdx.y;
+    const int p = blockIdx.x * LN_THREADS + threadIdx.x;
+    // Per-channel scale and shift of this image, once per block (shared reads are broadcasts; holding
+    // them in registers as well would crowd out the cached x).
+    const float* k1 = mod != nullptr ? mod + (size_t) n * 2 * C : nullptr;
+    for (int c = threadIdx.x; c < C; c += LN_THREADS) {
+        float sc = w[c], sh = b != nullptr ? b[c] : 0.0f;
+        if (k1 != nullptr) {
+            sh = sh * k1[c] + k1[C + c];
+            sc *= k1[c];
+        }
+        scale[c] = sc;
+        shift[c] = sh;
+    }
+    __syncthreads();
+    if (p >= HW) return;  // no barriers below
+    const size_t base = (size_t) n * C * HW + p;
+    const float* xn = x + base;
+    float v[CMAX];  // constant indices only (full unroll), so this stays in registers
+#pragma unroll
+    for (int c = 0; c < CMAX; c++) v[c] = c < C ? xn[(size_t) c * HW] : 0.0f;  // all loads in flight at once
+    float sum = 0.0f;
+#pragma unroll
+    for (int c = 0; c < CMAX; c++) sum += v[c];  // entries past C are 0
+    const float m = sum / (float) C;
+    float sq = 0.0f;
+#pragma unroll
+    for (int c = 0; c < CMAX; c++) {
+        const float d = c < C ? v[c] - m : 0.0f;
+        sq += d * d;
+    }
+    const float r = 1.0f / sqrtf(sq / (float) C + eps);
+    mean[(size_t) n * HW + p] = m;
+    rstd[(size_t) n * HW + p] = r;
+    const float centre = b != nullptr ? m : 0.0f;
+    float* on = out + base;
+#pragma unroll
+    for (int c = 0; c < CMAX; c++)
+        if (c < C) on[(size_t) c * HW] = (v[c] - centre) * r * scale[c] + shift[c];
+}
+
+#define LN_FWD_REGS(CMAX)                                                                                \
+    extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)                                             \
+    fused_ln_fwd_c##CMAX(const float* x, const float* w, const float* b, const float* mod, float eps,     \
+                         float* out, float* mean, float* rstd, int C, int HW) {                          \
+        ln_forward_regs<CMAX>(x, w, b, mod, eps, out, mean, rstd, C, HW);                                \
+    }
+LN_FWD_REGS(16)
+LN_FWD_REGS(32)
+LN_FWD_REGS(48)
+LN_FWD_REGS(64)
+LN_FWD_REGS(96)
+LN_FWD_REGS(128)
+
+extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
 fused_ln_fwd_v4(const float* x, const float* w, const float* b, const float* mod, float eps,
                 float* out, float* mean, float* rstd, int C, int HW) {
     ln_forward<4>(x, w, b, mod, eps, out, mean, rstd, C, HW);
 }
 
-extern "C" __global__ void __launch_bounds__(LN_THREADS)
+extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
 fused_ln_fwd_v1(const float* x, const float* w, const float* b, const float* mod, float eps,
                 float* out, float* mean, float* rstd, int C, int HW) {
     ln_forward<1>(x, w, b, mod, eps, out, mean, rstd, C, HW);
@@ -173,13 +245,83 @@ __device__ __forceinline__ void ln_backward(const float* __restrict__ x, const f
     }
 }
 
-extern "C" __global__ void __launch_bounds__(LN_THREADS)
+// Register path of the backward: x and gy of the pixel cached (C <= CMAX), one pixel per thread.
+template <int CMAX>
+__device__ __forceinline__ void ln_backward_regs(const float* __restrict__ x, const float* __restrict__ w,
+                                                 const float* __restrict__ mod, const float* __restrict__ mean,
+                                                 const float* __restrict__ rstd, const float* __restrict__ gy,
+                                                 int withBias, float* __restrict__ gx, float* __restrict__ part,
+                                                 int C, int HW) {
+    FUSED_SHARED(float, kws, [CMAX]);  // w*k1 per channel of this image
+    const int n = blockIdx.y;
+    const int p = blockIdx.x * LN_THREADS + threadIdx.x;
+    const bool valid = p < HW;  // invalid threads stay for the warp sums, with zeros
+    const size_t base = (size_t) n * C * HW + (valid ? p : 0);
+    const float* k1 = mod != nullptr ? mod + (size_t) n * 2 * C : nullptr;
+    for (int c = threadIdx.x; c < C; c += LN_THREADS) kws[c] = w[c] * (k1 != nullptr ? k1[c] : 1.0f);
+    __syncthreads();
+    const int lane = threadIdx.x & 31;
+    const int Q = gridDim.x * LN_WARPS;
+    const int q = blockIdx.x * LN_WARPS + (threadIdx.x >> 5);
+
+    const float mu = valid ? mean[(size_t) n * HW + p] : 0.0f;
+    const float r = valid ? rstd[(size_t) n * HW + p] : 0.0f;
+    const float centre = withBias ? mu : 0.0f;
+    float xv[CMAX], gv[CMAX];
+#pragma unroll
+    for (int c = 0; c < CMAX; c++) {
+        const bool ok = valid && c < C;
+        xv[c] = ok ? x[base + (size_t) c * HW] : 0.0f;
+        gv[c] = ok ? gy[base + (size_t) c * HW] : 0.0f;
+    }
+    float sa = 0.0f, sb = 0.0f;
+#pragma unroll
+    for (int c = 0; c < CMAX; c++) {
+        if (c < C) {  // uniform: the warp sums below are reached by all lanes
+            const float xh = (xv[c] - centre) * r;  // 0 for invalid pixels (r = 0)
+            const float gxh = gv[c] * kws[c];
+            sa += gxh;
+            sb += gxh * xh;
+            if (part != nullptr) {
+                const float s0 = fused_warp_sum(gv[c]);
+                const float s1 = fused_warp_sum(gv[c] * xh);
+                if (lane == 0) {
+                    float* pp = part + (((size_t) n * C + c) * Q + q) * 2;
+                    pp[0] = s0;
+                    pp[1] = s1;
+                }
+            }
+        }
+    }
+    if (gx == nullptr || !valid) return;  // no barriers or shuffles after this point
+    const float invC = 1.0f / (float) C;
+    const float meanA = withBias ? sa * invC : 0.0f;
+    const float meanB = sb * invC;
+#pragma unroll
+    for (int c = 0; c < CMAX; c++)
+        if (c < C) gx[base + (size_t) c * HW] = r * (gv[c] * kws[c] - meanA - (xv[c] - mu) * r * meanB);
+}
+
+#define LN_BWD_REGS(CMAX)                                                                                \
+    extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)                                             \
+    fused_ln_bwd_c##CMAX(const float* x, const float* w, const float* mod, const float* mean,             \
+                         const float* rstd, const float* gy, int withBias, float* gx, float* part, int C, \
+                         int HW) {                                                                       \
+        ln_backward_regs<CMAX>(x, w, mod, mean, rstd, gy, withBias, gx, part, C, HW);                    \
+    }
+LN_BWD_REGS(16)
+LN_BWD_REGS(32)
+LN_BWD_REGS(48)
+LN_BWD_REGS(64)
+LN_BWD_REGS(96)
+
+extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
 fused_ln_bwd_v4(const float* x, const float* w, const float* mod, const float* mean, const float* rstd,
                 const float* gy, int withBias, float* gx, float* part, int C, int HW) {
     ln_backward<4>(x, w, mod, mean, rstd, gy, withBias, gx, part, C, HW);
 }
 
-extern "C" __global__ void __launch_bounds__(LN_THREADS)
+extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
 fused_ln_bwd_v1(const float* x, const float* w, const float* mod, const float* mean, const float* rstd,
                 const float* gy, int withBias, float* gx, float* part, int C, int HW) {
     ln_backward<1>(x, w, mod, mean, rstd, gy, withBias, gx, part, C, HW);
@@ -187,7 +329,7 @@ fused_ln_bwd_v1(const float* x, const float* w, const float* mod, const float* m
 
 // One block per channel c: reduces the Q partials of every image in a fixed order, then
 // gmod[n] = (w*S1 + b*S0, S0), gw = sum_n k1*S1, gb = sum_n k1*S0. Each output pointer is nullable.
-extern "C" __global__ void __launch_bounds__(LN_THREADS)
+extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
 fused_ln_bwd_finalize(const float* __restrict__ part, const float* __restrict__ w, const float* __restrict__ b,
                       const float* __restrict__ mod, float* __restrict__ gw, float* __restrict__ gb,
                       float* __restrict__ gmod, int N, int C, int Q) {

@@ -19,6 +19,17 @@ namespace k_attn {
 
 std::map<std::string, emu_kernels::Kernel> emu_kernels::all() {
     return {
+        KERNEL(k_ln, fused_ln_fwd_c16),
+        KERNEL(k_ln, fused_ln_fwd_c32),
+        KERNEL(k_ln, fused_ln_fwd_c48),
+        KERNEL(k_ln, fused_ln_fwd_c64),
+        KERNEL(k_ln, fused_ln_fwd_c96),
+        KERNEL(k_ln, fused_ln_fwd_c128),
+        KERNEL(k_ln, fused_ln_bwd_c16),
+        KERNEL(k_ln, fused_ln_bwd_c32),
+        KERNEL(k_ln, fused_ln_bwd_c48),
+        KERNEL(k_ln, fused_ln_bwd_c64),
+        KERNEL(k_ln, fused_ln_bwd_c96),
         KERNEL(k_ln, fused_ln_fwd_v4),
         KERNEL(k_ln, fused_ln_fwd_v1),
         KERNEL(k_ln, fused_ln_bwd_v4),

@@ -122,6 +122,9 @@ if __name__ == "__main__":
     gen_layer_norm("fused_ln_bf_plain", 1, 5, 7, 13, False, False, 102)
     gen_layer_norm("fused_ln_wb_plain_v4", 2, 9, 24, 26, True, False, 103)  # vector path, 2 tiles per image
     gen_layer_norm("fused_ln_bf_mod_v4", 3, 5, 8, 12, False, True, 104)
+    gen_layer_norm("fused_ln_wb_mod_c130_v4", 2, 130, 5, 8, True, True, 105)  # streaming kernels, vector path
+    gen_layer_norm("fused_ln_bf_mod_c100", 1, 100, 3, 7, False, True, 106)    # registers forward, streaming backward
+    gen_layer_norm("fused_ln_wb_c48", 2, 48, 9, 10, True, False, 107)          # the level-1 channel count
     gen_gdfn("fused_gdfn_k3_bias", 3, 5, 7, 13, 3, True, 201)
     gen_gdfn("fused_gdfn_k3_tiles", 1, 3, 37, 70, 3, False, 202)           # 2 x 3 tiles, partial edges
     gen_gdfn("fused_gdfn_k5_bias", 2, 2, 9, 11, 5, True, 203)

@@ -13,15 +13,28 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * Channel LayerNorm of NCHW with the optional DiffIR modulation, on the GPU ({@code fused_layernorm.cu}).
  * Semantics are those of {@code Backend.layerNorm} and {@code Backend.layerNormBackward}.
  *
- * <p>Forward: one kernel, each thread owning 4 consecutive pixels (1 when H*W or an offset is not a
- * multiple of 4) and looping over channels. Backward: one kernel for gx plus per-warp partial sums
- * of g and g*xhat per (image, channel), then one block per channel reduces them into gw, gb, gmod.
+ * <p>Forward: one kernel; threads own pixels and loop over channels. Up to {@link #FWD_REGS_MAX}
+ * channels a thread keeps its pixel's values in registers (one DRAM read of x); beyond that it
+ * streams 4 consecutive pixels (1 when H*W or an offset is not a multiple of 4) and reads x twice.
+ * Backward: one kernel for gx plus per-warp partial sums of g and g*xhat per (image, channel)
+ * (registers up to {@link #BWD_REGS_MAX} channels), then one block per channel reduces them into
+ * gw, gb, gmod.
  */
 public final class ModulatedLayerNormKernels {
     private ModulatedLayerNormKernels() {}
 
     static final int THREADS = 128;
     static final int WARPS = THREADS / 32;
+    /** Channel capacities of the register-path kernels (fused_ln_fwd_cN, fused_ln_bwd_cN). */
+    private static final int[] FWD_REGS = {16, 32, 48, 64, 96, 128};
+    private static final int[] BWD_REGS = {16, 32, 48, 64, 96};
+    static final int FWD_REGS_MAX = 128, BWD_REGS_MAX = 96;
+
+    /** The smallest capacity that holds c channels, or -1 when c needs the streaming kernels. */
+    static int registerCapacity(int c, int[] capacities) {
+        for (int cap : capacities) if (c <= cap) return cap;
+        return -1;
+    }
 
     public static void forward(KernelLauncher L, Tensor x, Tensor weight, Tensor bias, Tensor mod, float eps,
                                Tensor out, Tensor mean, Tensor rstd) {
@@ -34,8 +47,10 @@ public final class ModulatedLayerNormKernels {
         required("layerNorm rstd", rstd, n, s[2], s[3]);
         if (n == 0 || c == 0 || hw == 0) return;  // nothing to write
         gridLimit("layerNorm batch", n);
-        int v = FusedArgs.vectorizable(hw, x, out, mean, rstd) ? 4 : 1;
-        L.launch(v == 4 ? "fused_ln_fwd_v4" : "fused_ln_fwd_v1", Dim3.of(Dim3.blocks(hw, THREADS * v), n), Dim3.of(THREADS), 0,
+        int cap = registerCapacity(c, FWD_REGS);
+        int v = cap < 0 && FusedArgs.vectorizable(hw, x, out, mean, rstd) ? 4 : 1;
+        String kernel = cap > 0 ? "fused_ln_fwd_c" + cap : v == 4 ? "fused_ln_fwd_v4" : "fused_ln_fwd_v1";
+        L.launch(kernel, Dim3.of(Dim3.blocks(hw, THREADS * v), n), Dim3.of(THREADS), 0,
                 x, weight, bias, mod, eps, out, mean, rstd, c, hw);
     }
 
@@ -62,12 +77,14 @@ public final class ModulatedLayerNormKernels {
         if (c == 0 || (!reduce && gx == null)) return;
         gridLimit("layerNormBackward batch", n);
 
-        int v = FusedArgs.vectorizable(hw, x, mean, rstd, gy, gx) ? 4 : 1;
+        int cap = registerCapacity(c, BWD_REGS);
+        int v = cap < 0 && FusedArgs.vectorizable(hw, x, mean, rstd, gy, gx) ? 4 : 1;
+        String kernel = cap > 0 ? "fused_ln_bwd_c" + cap : v == 4 ? "fused_ln_bwd_v4" : "fused_ln_bwd_v1";
         int tiles = Dim3.blocks(hw, THREADS * v);  // hw = 0 still runs one (idle) tile: partials become 0
         int q = tiles * WARPS;                      // partials per (image, channel)
         Tensor part = reduce && n > 0 ? L.scratch(n, c, q, 2) : null;
         if (n > 0)
-            L.launch(v == 4 ? "fused_ln_bwd_v4" : "fused_ln_bwd_v1", Dim3.of(tiles, n), Dim3.of(THREADS), 0,
+            L.launch(kernel, Dim3.of(tiles, n), Dim3.of(THREADS), 0,
                     x, weight, mod, mean, rstd, gy, bias != null ? 1 : 0, gx, part, c, hw);
         if (reduce)
             L.launch("fused_ln_bwd_finalize", Dim3.of(c), Dim3.of(THREADS), 0, part, weight, bias, mod, gw, gb, gmod, n, c, q);

@@ -52,7 +52,8 @@ class FusedKernelsEmulatedTest {
     // ------------------------------------------------------------------------------ LayerNorm
 
     @ParameterizedTest
-    @ValueSource(strings = {"fused_ln_wb_mod", "fused_ln_bf_plain", "fused_ln_wb_plain_v4", "fused_ln_bf_mod_v4"})
+    @ValueSource(strings = {"fused_ln_wb_mod", "fused_ln_bf_plain", "fused_ln_wb_plain_v4", "fused_ln_bf_mod_v4",
+            "fused_ln_wb_mod_c130_v4", "fused_ln_bf_mod_c100", "fused_ln_wb_c48"})
     void layerNormForward(String name) {
         Map<String, Tensor> f = Fixtures.load(name);
         Tensor x = get(f, "x");
@@ -65,7 +66,8 @@ class FusedKernelsEmulatedTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fused_ln_wb_mod", "fused_ln_bf_plain", "fused_ln_wb_plain_v4", "fused_ln_bf_mod_v4"})
+    @ValueSource(strings = {"fused_ln_wb_mod", "fused_ln_bf_plain", "fused_ln_wb_plain_v4", "fused_ln_bf_mod_v4",
+            "fused_ln_wb_mod_c130_v4", "fused_ln_bf_mod_c100", "fused_ln_wb_c48"})
     void layerNormBackward(String name) {
         Map<String, Tensor> f = Fixtures.load(name);
         Tensor x = get(f, "x"), bias = f.get("bias"), mod = f.get("mod");
