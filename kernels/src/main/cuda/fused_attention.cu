@@ -14,11 +14,11 @@
 //
 // Tiles: a block covers T = 4R rows (R = blockDim of the row axis, T <= AT_TMAX); each thread owns
 // a 4x4 micro-tile with rows ty + R*a (a < 4): strided rows keep a warp's shared reads on few
-// addresses (broadcast) and its 16-byte reads conflict-free (see AT_SROW). The glue picks R so that
+// addresses (broadcast) and its 16-byte reads conflict-free (see AT_SROW, AT_MROW). The glue picks R so that
 // ceil(c / T) tiles cover c with the least padding (c = 48: R = 12, one 48-row tile, no waste).
 #include "fused_common.cuh"
 
-#define AT_BK 32    // reduction step: pixels per stage in the Gram, channels per stage in apply
+#define AT_BK 32    // pixels per stage of the Gram
 #define AT_TMAX 64  // most rows of one tile (R <= 16)
 // Row stride of [row][AT_BK] tiles: a multiple of 4 floats keeps rows 16-byte aligned for float4,
 // and 36/4 = 9 is odd, so consecutive rows start in different 16-byte bank groups: the R distinct
@@ -26,6 +26,10 @@
 #define AT_SROW (AT_BK + 4)
 #define AT_PT 64                // pixels per apply tile (16 threads x 4)
 #define AT_PROW (AT_PT + 4)     // row stride of the apply kernel's [channel][pixel] tile
+// Apply's reduction step over channels j: 16 divides the usual c = 48 (a step of 32 would spend a
+// third of the multiply-adds on padding), and 20/4 = 5 is odd for the [row][AT_JK] M tile.
+#define AT_JK 16
+#define AT_MROW (AT_JK + 4)
 #define AT_SMALL_THREADS 256    // the per-bh kernels: 8 warps
 
 __device__ __forceinline__ void at_unpack(float4 v, float (&o)[4]) {
@@ -111,7 +115,7 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
                 nrm[e] = s;
             }
         }
-#pragma unroll
+#pragma unroll 2  // full unrolling took 150 registers (3 blocks per SM); 2 keeps 80, no spills
         for (int kk = 0; kk < AT_BK; kk += 4) {
             float xa[4][4], yb[4][4];
 #pragma unroll
@@ -229,8 +233,8 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
                                            const float* __restrict__ X1, long long xNS1, float* __restrict__ O1,
                                            long long oNS1, int c, int heads, int HW) {
     constexpr int NP = PAIR ? 2 : 1;
-    FUSED_SHARED(float, Ms, [NP][AT_TMAX][AT_SROW]);
-    FUSED_SHARED(float, Ys, [NP][AT_BK][AT_PROW]);
+    FUSED_SHARED(float, Ms, [NP][AT_TMAX][AT_MROW]);
+    FUSED_SHARED(float, Ys, [NP][AT_JK][AT_PROW]);
 
     const int R = blockDim.y, T = 4 * R, nthr = 16 * R;
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
@@ -254,16 +258,16 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
 #pragma unroll
             for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
 
-    for (int j0 = 0; j0 < c; j0 += AT_BK) {
-        // M tile: T rows x AT_BK columns (c x c matrices are tiny and stay in L2: plain loads).
-        for (int e = tid; e < T * AT_BK; e += nthr) {
-            const int r = e / AT_BK, q = e % AT_BK, i = i0 + r, j = j0 + q;
+    for (int j0 = 0; j0 < c; j0 += AT_JK) {
+        // M tile: T rows x AT_JK columns (c x c matrices are tiny and stay in L2: plain loads).
+        for (int e = tid; e < T * AT_JK; e += nthr) {
+            const int r = e / AT_JK, q = e % AT_JK, i = i0 + r, j = j0 + q;
             const bool ok = i < c && j < c;
 #pragma unroll
             for (int s = 0; s < NP; s++) Ms[s][r][q] = ok ? Mb[s][(size_t) i * c + j] : 0.0f;
         }
-        // Y tile: AT_BK rows (channels j) x AT_PT pixels, float4 per thread, coalesced along pixels.
-        for (int e = tid; e < AT_BK * (AT_PT / 4); e += nthr) {
+        // Y tile: AT_JK rows (channels j) x AT_PT pixels, float4 per thread, coalesced along pixels.
+        for (int e = tid; e < AT_JK * (AT_PT / 4); e += nthr) {
             const int r = e / (AT_PT / 4), q = e % (AT_PT / 4), j = j0 + r, p = p0 + 4 * q;
 #pragma unroll
             for (int s = 0; s < NP; s++)
@@ -273,7 +277,7 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
 #pragma unroll
         for (int s = 0; s < NP; s++) {
 #pragma unroll
-            for (int jj = 0; jj < AT_BK; jj += 4) {
+            for (int jj = 0; jj < AT_JK; jj += 4) {
                 float m[4][4];
 #pragma unroll
                 for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + R * a][jj]), m[a]);
@@ -322,18 +326,20 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
     }
 }
 
-#define ATTN_APPLY(NAME, VEC, PAIR)                                                                        \
-    extern "C" __global__ void __launch_bounds__(256)                                                      \
+// MIN_BLOCKS: the pair kernels would take ~127 registers (2 blocks of 192 threads per SM); a
+// minimum of 3 blocks caps them at 80 (4 blocks per SM) for a spill of at most a few bytes.
+#define ATTN_APPLY(NAME, VEC, PAIR, MIN_BLOCKS)                                                            \
+    extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS)                                          \
     NAME(const float* M0, const float* Y0, long long yNS0, const float* d0, const float* X0, long long xNS0,  \
          float* O0, long long oNS0, const float* M1, const float* Y1, long long yNS1, const float* d1,      \
          const float* X1, long long xNS1, float* O1, long long oNS1, int c, int heads, int HW) {           \
         attn_apply<VEC, PAIR>(M0, Y0, yNS0, d0, X0, xNS0, O0, oNS0, M1, Y1, yNS1, d1, X1, xNS1, O1, oNS1, c, \
                               heads, HW);                                                                  \
     }
-ATTN_APPLY(fused_attn_apply_v4, true, false)
-ATTN_APPLY(fused_attn_apply_v1, false, false)
-ATTN_APPLY(fused_attn_apply_pair_v4, true, true)
-ATTN_APPLY(fused_attn_apply_pair_v1, false, true)
+ATTN_APPLY(fused_attn_apply_v4, true, false, 1)
+ATTN_APPLY(fused_attn_apply_v1, false, false, 1)
+ATTN_APPLY(fused_attn_apply_pair_v4, true, true, 3)
+ATTN_APPLY(fused_attn_apply_pair_v1, false, true, 3)
 
 // ------------------------------------------------------------------------------ backward: c x c part
 //

@@ -86,3 +86,10 @@ __device__ __forceinline__ float fused_gelu_grad(float z) {
     float pdf = FUSED_INV_SQRT_2PI * expf(-0.5f * z * z);
     return cdf + z * pdf;
 }
+
+// gelu(z) and gelu'(z) together, sharing the erfc (the GDFN backward needs both).
+__device__ __forceinline__ void fused_gelu_and_grad(float z, float& gelu, float& grad) {
+    const float cdf = 0.5f * erfcf(-z * FUSED_SQRT1_2);
+    gelu = z * cdf;
+    grad = cdf + z * (FUSED_INV_SQRT_2PI * expf(-0.5f * z * z));
+}

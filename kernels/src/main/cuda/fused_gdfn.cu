@@ -41,7 +41,8 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
     const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
     const float* p2 = p1 + (size_t) Hd * planeSize;
 
-    for (int i = tid; i < SH * SW; i += G_THREADS) {
+#pragma unroll 4
+    for (int i = tid; i < SH * SW; i += G_THREADS) {  // unrolled: several loads in flight per thread
         int r = i / SW, col = i % SW;
         int gyy = y0 - P + r, gxx = x0 - P + col;
         s1[r][col] = gdfn_at(p1, gyy, gxx, H, W);
@@ -122,6 +123,7 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     const float* p2 = p1 + (size_t) Hd * planeSize;
     const float* gp = gy + ((size_t) n * Hd + c) * planeSize;
 
+#pragma unroll 4
     for (int i = tid; i < XH * XW; i += G_THREADS) {
         int r = i / XW, col = i % XW;
         int gyy = y0 - 2 * P + r, gxx = x0 - 2 * P + col;
@@ -152,9 +154,11 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
                     z1 += w1[ky * K + kx] * xs1[ey + ky][ex + kx];
                     z2 += w2[ky * K + kx] * xs2[ey + ky][ex + kx];
                 }
-            float g = gp[(size_t) yy * W + xx];
-            g1 = g * fused_gelu_grad(z1) * z2;
-            g2 = g * fused_gelu(z1);
+            const float g = gp[(size_t) yy * W + xx];
+            float act, dact;
+            fused_gelu_and_grad(z1, act, dact);
+            g1 = g * dact * z2;
+            g2 = g * act;
         }
         gs1[ey][ex] = g1;
         gs2[ey][ex] = g2;
@@ -217,15 +221,17 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     }
 }
 
-#define GDFN_BWD(K)                                                                                     \
-    extern "C" __global__ void __launch_bounds__(G_THREADS)                                             \
+// Minimum resident blocks per SM: 4 keeps K = 3 at 64 registers without spills (4 x 256 threads,
+// 4 x 20 KB shared); K = 5 needs about 108 registers, so 2.
+#define GDFN_BWD(K, MIN_BLOCKS)                                                                         \
+    extern "C" __global__ void __launch_bounds__(G_THREADS, MIN_BLOCKS)                                 \
     fused_gdfn_bwd_k##K(const float* x, const float* w, const float* bias, const float* gy, float* gx,   \
                         float* part, int Hd, int H, int W, int tilesX, int NT) {                        \
         gdfn_backward<K>(x, w, bias, gy, gx, part, Hd, H, W, tilesX, NT);                               \
     }
-GDFN_BWD(1)
-GDFN_BWD(3)
-GDFN_BWD(5)
+GDFN_BWD(1, 4)
+GDFN_BWD(3, 4)
+GDFN_BWD(5, 2)
 
 // One block per channel ch < 2Hd: gw[ch][j] = sum_nt part[ch][j][nt] (j < K*K), gb[ch] = the j = K*K row.
 // gw, gb nullable.
