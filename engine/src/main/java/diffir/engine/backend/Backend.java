@@ -116,10 +116,12 @@ public interface Backend {
                    Tensor out, Tensor mean, Tensor rstd);
 
     /**
-     * Backward of {@link #layerNorm}: writes gx (N,C,H,W), gw (C), gb (C, WithBias only) and gmod
-     * (N,2C, when mod was given); each output is nullable when not needed.
+     * Backward of {@link #layerNorm}, given the forward's inputs (bias null for BiasFree; it is needed
+     * because the gradient of k1 sums gy times the normalised, biased output) and its saved mean and
+     * rstd: writes gx (N,C,H,W), gw (C), gb (C, WithBias only) and gmod (N,2C, when mod was given);
+     * each output is nullable when not needed.
      */
-    void layerNormBackward(Tensor x, Tensor weight, boolean withBias, Tensor mod, Tensor mean, Tensor rstd,
+    void layerNormBackward(Tensor x, Tensor weight, Tensor bias, Tensor mod, Tensor mean, Tensor rstd,
                            Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod);
 
     /**

@@ -11,7 +11,8 @@ public record ConvSpec(int n, int c, int h, int w, int o, int kh, int kw,
             throw new IllegalArgumentException("conv2d: channels " + c + " -> " + o + " not divisible by groups " + groups);
         if (strideH < 1 || strideW < 1 || padH < 0 || padW < 0)
             throw new IllegalArgumentException("conv2d: bad stride or padding");
-        if (outH() <= 0 || outW() <= 0)
+        // Fields are assigned only after this body, so the sizes are computed from the parameters.
+        if (h + 2 * padH < kh || w + 2 * padW < kw)
             throw new IllegalArgumentException("conv2d: input " + h + "x" + w + " too small for kernel " + kh + "x" + kw);
     }
 

@@ -92,9 +92,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void layerNormBackward(Tensor x, Tensor weight, boolean withBias, Tensor mod, Tensor mean, Tensor rstd,
+    public void layerNormBackward(Tensor x, Tensor weight, Tensor bias, Tensor mod, Tensor mean, Tensor rstd,
                                   Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
-        CpuNorm.layerNormBackward(x, weight, withBias, mod, mean, rstd, gy, gx, gw, gb, gmod);
+        CpuNorm.layerNormBackward(x, weight, bias, mod, mean, rstd, gy, gx, gw, gb, gmod);
     }
 
     @Override public void gatedDwConv(Tensor x, Tensor w, Tensor bias, Tensor out) { CpuFused.gatedDwConv(x, w, bias, out); }

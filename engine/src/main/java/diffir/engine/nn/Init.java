@@ -23,6 +23,27 @@ public record Init(Device device, SplittableRandom rng) {
         return Tensor.rand(device, rng, -bound, bound, shape);
     }
 
+    /**
+     * PyTorch's {@code kaiming_uniform_(w, a)} with fan_in mode and leaky-ReLU gain:
+     * U(-b, b) with b = sqrt(3) * sqrt(2 / (1 + a^2)) / sqrt(fanIn). With a = sqrt(5), the default of
+     * Conv2d and Linear weights, b = 1/sqrt(fanIn).
+     */
+    public Tensor kaimingUniform(int fanIn, double a, int... shape) {
+        return uniform((float) kaimingUniformBound(fanIn, a), shape);
+    }
+
+    public static double kaimingUniformBound(int fanIn, double a) {
+        if (fanIn <= 0) throw new IllegalArgumentException("kaiming init needs fan_in > 0, got " + fanIn);
+        double gain = Math.sqrt(2.0 / (1 + a * a));
+        return Math.sqrt(3.0) * gain / Math.sqrt(fanIn);
+    }
+
+    /** PyTorch's default bias of Conv2d and Linear: U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
+    public Tensor fanInUniform(int fanIn, int... shape) {
+        if (fanIn <= 0) throw new IllegalArgumentException("fan-in init needs fan_in > 0, got " + fanIn);
+        return uniform((float) (1 / Math.sqrt(fanIn)), shape);
+    }
+
     public Tensor zeros(int... shape) {
         return Tensor.zeros(device, shape);
     }

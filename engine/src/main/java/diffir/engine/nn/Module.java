@@ -54,10 +54,27 @@ public abstract class Module {
         return java.util.Collections.unmodifiableMap(children);
     }
 
-    /** Every parameter with its dotted name, in registration order. */
+    /**
+     * Every distinct parameter with its first dotted name, in registration order. A module shared
+     * under two names (as DiffIR's diffusion shares CPEN and denoise) lists its parameters once, as
+     * PyTorch's named_parameters does; {@link #stateDict()} lists every name.
+     */
     public Map<String, Tensor> namedParameters() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        visit("", (prefix, m) -> m.params.forEach((k, v) -> out.put(prefix + k, v)));
+        Map<Tensor, Boolean> seen = new java.util.IdentityHashMap<>();
+        visit("", (prefix, m) -> m.params.forEach((k, v) -> {
+            if (seen.put(v, Boolean.TRUE) == null) out.put(prefix + k, v);
+        }));
+        return out;
+    }
+
+    /** Every distinct buffer with its first dotted name, in registration order (shared ones once). */
+    public Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Map<Tensor, Boolean> seen = new java.util.IdentityHashMap<>();
+        visit("", (prefix, m) -> m.buffers.forEach((k, v) -> {
+            if (seen.put(v, Boolean.TRUE) == null) out.put(prefix + k, v);
+        }));
         return out;
     }
 

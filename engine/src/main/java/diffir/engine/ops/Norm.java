@@ -52,7 +52,7 @@ final class Norm {
             Tensor gw = Autograd.wants(weight) ? Tensor.empty(x.device(), c) : null;
             Tensor gb = Autograd.wants(bias) ? Tensor.empty(x.device(), c) : null;
             Tensor gm = Autograd.wants(mod) ? Tensor.empty(x.device(), n, 2 * c) : null;
-            x.backend().layerNormBackward(x, weight, bias != null, mod, mean, rstd, g, gx, gw, gb, gm);
+            x.backend().layerNormBackward(x, weight, bias, mod, mean, rstd, g, gx, gw, gb, gm);
             return new Tensor[]{gx, gw, gb, gm};
         });
     }

@@ -1,0 +1,118 @@
+"""Times the reference DiffIR in PyTorch on the CPU: the peer the Java engine is measured against.
+
+    /usr/bin/python3 bench/torch_reference_bench.py                     # all cases, 2 threads
+    /usr/bin/python3 bench/torch_reference_bench.py --cases infer64,train --repeats 3
+
+Cases (model: app/src/test/python/diffir_ref.py, float32, random weights):
+  infer<N>  S2 inference of the GoPro deblurring config (d 48, blocks [3,5,6,6], r 4, heads [1,2,4,8], ffn 2,
+            m 5; DiffIR-demotionblur/options/train_DiffIRS2.yml), one N x N RGB image, under torch.no_grad():
+            CPEN_S2, the 4 reverse steps from a given noise, DIRformer.
+  train     one S2 joint training step of a small config (d 16, blocks [1,1,1,1], r 1, heads [1,2,4,8], ffn 2,
+            m 1), batch 4 of 64 x 64: frozen S1 CPEN forward (no grad), S2 training forward, L1 + L1 loss,
+            backward, Adam step (lr 2e-4, betas 0.9/0.99), zero_grad. No EMA update.
+
+Each case runs in a fresh subprocess (so peak RSS is that case's own), with `warmup` untimed runs and then
+`repeats` timed runs (at most 2 for inputs of 256 px or more: about 10 s each). One JSON line per case on stdout:
+{"impl", "case", "config", "size", "batch", "threads", "warmup", "runs", "times_s", "median_s", "min_s",
+"peak_rss_mib", "params", "torch"}.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REF_DIR = os.path.normpath(os.path.join(HERE, "..", "diffir", "src", "test", "python"))
+ALL_CASES = ("infer64", "infer128", "infer256", "train")
+BIG_INPUT_MAX_RUNS = 2
+
+
+def build_case(name):
+    """Returns (run, description): run() does one timed unit of work."""
+    import torch
+    sys.path.insert(0, REF_DIR)
+    import diffir_ref as ref
+
+    torch.manual_seed(0)
+    if name.startswith("infer"):
+        size = int(name[len("infer"):])
+        model = ref.DiffIRS2(ref.GOPRO).eval()
+        lq = torch.rand(1, 3, size, size)
+        noise = torch.randn(1, ref.GOPRO.ipr_dim)
+
+        def run():
+            with torch.no_grad():
+                model.infer(lq, noise)
+
+        return run, dict(config="gopro", size=size, batch=1, params=sum(p.numel() for p in model.parameters()))
+
+    if name == "train":
+        cfg = ref.Config(task="deblur", dim=16, num_blocks=(1, 1, 1, 1), num_refinement_blocks=1, heads=(1, 2, 4, 8),
+                         ffn_expansion_factor=2, n_encoder_res=1)
+        s1 = ref.DiffIRS1(cfg).eval()
+        s2 = ref.DiffIRS2(cfg).train()
+        opt = torch.optim.Adam(s2.parameters(), lr=2e-4, betas=(0.9, 0.99))
+        lq, gt = torch.rand(4, 3, 64, 64), torch.rand(4, 3, 64, 64)
+        eps = torch.randn(4, cfg.ipr_dim)
+
+        def run():
+            with torch.no_grad():
+                ipr_s1 = s1.E(lq, gt)
+            out, ipr_s2, _, _ = s2.train_forward(lq, ipr_s1, eps)
+            loss, _, _ = ref.joint_loss(out, gt, ipr_s2, ipr_s1)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+        return run, dict(config="d16_b1111_r1_m1", size=64, batch=4, params=sum(p.numel() for p in s2.parameters()))
+
+    raise SystemExit(f"unknown case {name!r}; known: {', '.join(ALL_CASES)} (infer<N> for any N divisible by 8)")
+
+
+def run_one(name, threads, warmup, repeats):
+    import torch
+    torch.set_num_threads(threads)
+    run, info = build_case(name)
+    if info["size"] >= 256:
+        repeats = min(repeats, BIG_INPUT_MAX_RUNS)
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"impl": "pytorch", "case": name, **info, "threads": torch.get_num_threads(), "warmup": warmup,
+                      "runs": repeats, "times_s": [round(t, 4) for t in times],
+                      "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
+                      "peak_rss_mib": round(peak_kib / 1024, 1), "torch": torch.__version__}), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default=",".join(ALL_CASES), help="comma-separated: " + ", ".join(ALL_CASES))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=5, help=f"timed runs (at most {BIG_INPUT_MAX_RUNS} at >= 256 px)")
+    p.add_argument("--one", help=argparse.SUPPRESS)  # internal: run a single case in this process
+    a = p.parse_args()
+    if a.threads < 1 or a.warmup < 0 or a.repeats < 1:
+        raise SystemExit("--threads and --repeats must be >= 1, --warmup >= 0")
+    if a.one:
+        run_one(a.one, a.threads, a.warmup, a.repeats)
+        return
+    for case in [c.strip() for c in a.cases.split(",") if c.strip()]:
+        cmd = [sys.executable, os.path.abspath(__file__), "--one", case, "--threads", str(a.threads),
+               "--warmup", str(a.warmup), "--repeats", str(a.repeats)]
+        r = subprocess.run(cmd)
+        if r.returncode:
+            raise SystemExit(f"case {case} failed (exit {r.returncode})")
+
+
+if __name__ == "__main__":
+    main()
