@@ -90,22 +90,6 @@ public final class ModulatedLayerNormKernels {
             L.launch("fused_ln_bwd_finalize", Dim3.of(c), Dim3.of(THREADS), 0, part, weight, bias, mod, gw, gb, gmod, n, c, q);
     }
 
-    /**
-     * The Backend interface's original form, which passes only whether there is a bias: enough for
-     * everything except gmod of a WithBias LayerNorm, whose k1 half needs the bias values.
-     */
-    public static void backward(KernelLauncher L, Tensor x, Tensor weight, boolean withBias, Tensor mod, Tensor mean, Tensor rstd,
-                                Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
-        if (!withBias) {
-            backward(L, x, weight, null, mod, mean, rstd, gy, gx, gw, gb, gmod);
-            return;
-        }
-        if (gmod != null)
-            throw new IllegalArgumentException("layerNormBackward: gmod of a WithBias LayerNorm needs the bias values; pass the bias tensor");
-        // Without gmod the bias values are never read: any tensor of the right shape marks "WithBias".
-        backward(L, x, weight, weight, mod, mean, rstd, gy, gx, gw, gb, null);
-    }
-
     private static void checkParams(Tensor weight, Tensor bias, Tensor mod, int n, int c) {
         required("layerNorm weight", weight, c);
         shape("layerNorm bias", bias, c);
