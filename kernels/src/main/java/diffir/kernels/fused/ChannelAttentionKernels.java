@@ -116,13 +116,19 @@ public final class ChannelAttentionKernels {
             int n = s[0], cAll = s[1] / 3, hw = s[2] * s[3], c = cAll / heads, nh = n * heads;
             int tiles = Math.max(1, FusedArgs.ceilDiv(c, MAX_TILE));
             int r = Math.max(1, FusedArgs.ceilDiv(FusedArgs.ceilDiv(c, tiles), 4));
-            int blocksPerChunk = Math.max(1, tiles * tiles * nh * pairs);
-            int want = Math.max(1, FusedArgs.ceilDiv(4 * Math.max(1, sms), blocksPerChunk));
-            int chunks = Math.max(1, Math.min(want, FusedArgs.ceilDiv(hw, STEP)));
-            int chunkLen = Math.max(STEP, FusedArgs.ceilDiv(FusedArgs.ceilDiv(hw, chunks), STEP) * STEP);
-            chunks = Math.max(1, FusedArgs.ceilDiv(hw, chunkLen));
+            int chunkLen = chunkLength(hw, tiles * tiles * nh * pairs, sms);
             gridLimit(op + " batch x heads", (long) nh * pairs);
-            return new Geometry(n, cAll, s[2], s[3], hw, heads, c, nh, tiles, r, chunkLen, chunks);
+            return new Geometry(n, cAll, s[2], s[3], hw, heads, c, nh, tiles, r, chunkLen, Math.max(1, FusedArgs.ceilDiv(hw, chunkLen)));
+        }
+
+        /**
+         * Pixels per Gram chunk (a multiple of {@link #STEP}): enough chunks that the Gram launch has
+         * about 4 blocks per multiprocessor, given {@code blocksPerChunk} blocks for each chunk.
+         */
+        static int chunkLength(int hw, int blocksPerChunk, int sms) {
+            int want = Math.max(1, FusedArgs.ceilDiv(4 * Math.max(1, sms), Math.max(1, blocksPerChunk)));
+            int chunks = Math.max(1, Math.min(want, FusedArgs.ceilDiv(hw, STEP)));
+            return Math.max(STEP, FusedArgs.ceilDiv(FusedArgs.ceilDiv(hw, chunks), STEP) * STEP);
         }
 
         Dim3 applyGrid() {
