@@ -326,8 +326,9 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
     }
 }
 
-// MIN_BLOCKS: the pair kernels would take ~127 registers (2 blocks of 192 threads per SM); a
-// minimum of 3 blocks caps them at 80 (4 blocks per SM) for a spill of at most a few bytes.
+// A minimum of 3 blocks of 256 caps registers at 80 (4 blocks of 192 threads per SM at c = 48):
+// left free, ptxas took ~95 (single) and ~127 (pair) registers for 2-3 blocks per SM. The pair
+// kernels then spill a few bytes (4 in the vector variant), the single ones nothing.
 #define ATTN_APPLY(NAME, VEC, PAIR, MIN_BLOCKS)                                                            \
     extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS)                                          \
     NAME(const float* M0, const float* Y0, long long yNS0, const float* d0, const float* X0, long long xNS0,  \
@@ -336,8 +337,8 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
         attn_apply<VEC, PAIR>(M0, Y0, yNS0, d0, X0, xNS0, O0, oNS0, M1, Y1, yNS1, d1, X1, xNS1, O1, oNS1, c, \
                               heads, HW);                                                                  \
     }
-ATTN_APPLY(fused_attn_apply_v4, true, false, 1)
-ATTN_APPLY(fused_attn_apply_v1, false, false, 1)
+ATTN_APPLY(fused_attn_apply_v4, true, false, 3)
+ATTN_APPLY(fused_attn_apply_v1, false, false, 3)
 ATTN_APPLY(fused_attn_apply_pair_v4, true, true, 3)
 ATTN_APPLY(fused_attn_apply_pair_v1, false, true, 3)
 

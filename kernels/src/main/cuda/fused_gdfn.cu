@@ -233,31 +233,26 @@ GDFN_BWD(1, 4)
 GDFN_BWD(3, 4)
 GDFN_BWD(5, 2)
 
-// One block per channel ch < 2Hd: gw[ch][j] = sum_nt part[ch][j][nt] (j < K*K), gb[ch] = the j = K*K row.
-// gw, gb nullable.
+// One block per channel ch < 2Hd, one warp per tap j (j = K*K is the bias): lanes stride over the
+// NT partials, then a warp sum. gw[ch][j] (j < K*K) and gb[ch] nullable. No block barrier needed.
 #define GF_THREADS 256
 extern "C" __global__ void __launch_bounds__(GF_THREADS)
 fused_gdfn_bwd_finalize(const float* __restrict__ part, float* __restrict__ gw, float* __restrict__ gb, int KK,
                         int NT) {
-    FUSED_SHARED(float, red, [GF_THREADS / 32]);
     const int ch = blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (int j = 0; j <= KK; j++) {
+    for (int j = warp; j <= KK; j += GF_THREADS / 32) {  // uniform per warp
         const float* pp = part + ((size_t) ch * (KK + 1) + j) * NT;
         float s = 0.0f;
-        for (int t = threadIdx.x; t < NT; t += GF_THREADS) s += pp[t];
+#pragma unroll 4
+        for (int t = lane; t < NT; t += 32) s += pp[t];
         s = fused_warp_sum(s);
-        if (lane == 0) red[warp] = s;
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            float total = 0.0f;
-            for (int k = 0; k < GF_THREADS / 32; k++) total += red[k];
+        if (lane == 0) {
             if (j < KK) {
-                if (gw != nullptr) gw[(size_t) ch * KK + j] = total;
+                if (gw != nullptr) gw[(size_t) ch * KK + j] = s;
             } else if (gb != nullptr) {
-                gb[ch] = total;
+                gb[ch] = s;
             }
         }
-        __syncthreads();  // red is rewritten for the next j
     }
 }

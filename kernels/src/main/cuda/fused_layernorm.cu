@@ -163,8 +163,10 @@ fused_ln_fwd_v1(const float* x, const float* w, const float* b, const float* mod
 // (BiasFree: d rstd/dx_i = -rstd^3 (x_i-mu)/C, and x_j*rstd = xh_j, which gives the same last term.)
 // Parameter gradients all reduce to two per-(n, c) sums over pixels, S0 = sum g, S1 = sum g*xh:
 //   gw[c] = sum_n k1*S1, gb[c] = sum_n k1*S0, gk1[n,c] = w*S1 + b*S0 (= sum g*y), gk2[n,c] = S0.
-// The main kernel writes per-warp partials of S0, S1 (part[n][c][q][2], q = tile*LN_WARPS + warp);
-// fused_ln_bwd_finalize reduces them in a fixed order (deterministic, no atomics).
+// The main kernel writes partials of S0, S1 to part[n][c][q][2]: one per block on the register
+// path (q = tile, Q = tiles), one per warp on the streaming path (q = tile*LN_WARPS + warp). Then
+// fused_ln_bwd_reduce sums them per (n, c) and fused_ln_bwd_params over n, in a fixed order
+// (deterministic, no atomics).
 template <int V>
 __device__ __forceinline__ void ln_backward(const float* __restrict__ x, const float* __restrict__ w,
                                             const float* __restrict__ mod, const float* __restrict__ mean,
@@ -253,6 +255,7 @@ __device__ __forceinline__ void ln_backward_regs(const float* __restrict__ x, co
                                                  int withBias, float* __restrict__ gx, float* __restrict__ part,
                                                  int C, int HW) {
     FUSED_SHARED(float, kws, [CMAX]);  // w*k1 per channel of this image
+    FUSED_SHARED(float, red, [LN_WARPS][CMAX][2]);  // per-warp sums, combined into one partial per block
     const int n = blockIdx.y;
     const int p = blockIdx.x * LN_THREADS + threadIdx.x;
     const bool valid = p < HW;  // invalid threads stay for the warp sums, with zeros
@@ -260,9 +263,7 @@ __device__ __forceinline__ void ln_backward_regs(const float* __restrict__ x, co
     const float* k1 = mod != nullptr ? mod + (size_t) n * 2 * C : nullptr;
     for (int c = threadIdx.x; c < C; c += LN_THREADS) kws[c] = w[c] * (k1 != nullptr ? k1[c] : 1.0f);
     __syncthreads();
-    const int lane = threadIdx.x & 31;
-    const int Q = gridDim.x * LN_WARPS;
-    const int q = blockIdx.x * LN_WARPS + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 
     const float mu = valid ? mean[(size_t) n * HW + p] : 0.0f;
     const float r = valid ? rstd[(size_t) n * HW + p] : 0.0f;
@@ -286,11 +287,24 @@ __device__ __forceinline__ void ln_backward_regs(const float* __restrict__ x, co
                 const float s0 = fused_warp_sum(gv[c]);
                 const float s1 = fused_warp_sum(gv[c] * xh);
                 if (lane == 0) {
-                    float* pp = part + (((size_t) n * C + c) * Q + q) * 2;
-                    pp[0] = s0;
-                    pp[1] = s1;
+                    red[warp][c][0] = s0;
+                    red[warp][c][1] = s1;
                 }
             }
+        }
+    }
+    if (part != nullptr) {  // uniform: one partial per (image, channel, block), Q = gridDim.x
+        __syncthreads();
+        for (int c = threadIdx.x; c < C; c += LN_THREADS) {
+            float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+            for (int k = 0; k < LN_WARPS; k++) {
+                s0 += red[k][c][0];
+                s1 += red[k][c][1];
+            }
+            float* pp = part + (((size_t) n * C + c) * gridDim.x + blockIdx.x) * 2;
+            pp[0] = s0;
+            pp[1] = s1;
         }
     }
     if (gx == nullptr || !valid) return;  // no barriers or shuffles after this point
@@ -327,48 +341,56 @@ fused_ln_bwd_v1(const float* x, const float* w, const float* mod, const float* m
     ln_backward<1>(x, w, mod, mean, rstd, gy, withBias, gx, part, C, HW);
 }
 
-// One block per channel c: reduces the Q partials of every image in a fixed order, then
-// gmod[n] = (w*S1 + b*S0, S0), gw = sum_n k1*S1, gb = sum_n k1*S0. Each output pointer is nullable.
+// Block (c, n): S0, S1 = the sum of the Q partials of (n, c), written to sums[n][c][2], and
+// gmod[n] = (w*S1 + b*S0, S0) when gmod != null. Grid (C, N), LN_THREADS threads.
 extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
-fused_ln_bwd_finalize(const float* __restrict__ part, const float* __restrict__ w, const float* __restrict__ b,
-                      const float* __restrict__ mod, float* __restrict__ gw, float* __restrict__ gb,
-                      float* __restrict__ gmod, int N, int C, int Q) {
+fused_ln_bwd_reduce(const float* __restrict__ part, const float* __restrict__ w, const float* __restrict__ b,
+                    float* __restrict__ sums, float* __restrict__ gmod, int C, int Q) {
     FUSED_SHARED(float, red, [2][LN_WARPS]);
-    const int c = blockIdx.x;
+    const int c = blockIdx.x, n = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    float accW = 0.0f, accB = 0.0f;  // meaningful in thread 0 only
-    for (int n = 0; n < N; n++) {
-        const float* pp = part + ((size_t) n * C + c) * Q * 2;
-        float s0 = 0.0f, s1 = 0.0f;
-        for (int q = threadIdx.x; q < Q; q += LN_THREADS) {
-            s0 += pp[2 * q];
-            s1 += pp[2 * q + 1];
-        }
-        s0 = fused_warp_sum(s0);
-        s1 = fused_warp_sum(s1);
-        if (lane == 0) {
-            red[0][warp] = s0;
-            red[1][warp] = s1;
-        }
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            float S0 = 0.0f, S1 = 0.0f;
-            for (int k = 0; k < LN_WARPS; k++) {
-                S0 += red[0][k];
-                S1 += red[1][k];
-            }
-            const float k1 = mod != nullptr ? mod[(size_t) n * 2 * C + c] : 1.0f;
-            accW += k1 * S1;
-            accB += k1 * S0;
-            if (gmod != nullptr) {
-                gmod[(size_t) n * 2 * C + c] = w[c] * S1 + (b != nullptr ? b[c] * S0 : 0.0f);
-                gmod[(size_t) n * 2 * C + C + c] = S0;
-            }
-        }
-        __syncthreads();  // red is rewritten for the next image
+    const float* pp = part + ((size_t) n * C + c) * Q * 2;
+    float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll 4
+    for (int q = threadIdx.x; q < Q; q += LN_THREADS) {
+        s0 += pp[2 * q];
+        s1 += pp[2 * q + 1];
     }
+    s0 = fused_warp_sum(s0);
+    s1 = fused_warp_sum(s1);
+    if (lane == 0) {
+        red[0][warp] = s0;
+        red[1][warp] = s1;
+    }
+    __syncthreads();
     if (threadIdx.x == 0) {
-        if (gw != nullptr) gw[c] = accW;
-        if (gb != nullptr) gb[c] = accB;
+        float S0 = 0.0f, S1 = 0.0f;
+        for (int k = 0; k < LN_WARPS; k++) {
+            S0 += red[0][k];
+            S1 += red[1][k];
+        }
+        sums[((size_t) n * C + c) * 2] = S0;
+        sums[((size_t) n * C + c) * 2 + 1] = S1;
+        if (gmod != nullptr) {
+            gmod[(size_t) n * 2 * C + c] = w[c] * S1 + (b != nullptr ? b[c] * S0 : 0.0f);
+            gmod[(size_t) n * 2 * C + C + c] = S0;
+        }
     }
+}
+
+// Thread c: gw[c] = sum_n k1*S1, gb[c] = sum_n k1*S0 (k1 = 1 without mod), images in order. gw, gb
+// nullable. Grid ceil(C / LN_THREADS).
+extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
+fused_ln_bwd_params(const float* __restrict__ sums, const float* __restrict__ mod, float* __restrict__ gw,
+                    float* __restrict__ gb, int N, int C) {
+    const int c = blockIdx.x * LN_THREADS + threadIdx.x;
+    if (c >= C) return;
+    float accW = 0.0f, accB = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const float k1 = mod != nullptr ? mod[(size_t) n * 2 * C + c] : 1.0f;
+        accB += k1 * sums[((size_t) n * C + c) * 2];
+        accW += k1 * sums[((size_t) n * C + c) * 2 + 1];
+    }
+    if (gw != nullptr) gw[c] = accW;
+    if (gb != nullptr) gb[c] = accB;
 }

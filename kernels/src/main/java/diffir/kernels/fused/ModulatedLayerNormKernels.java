@@ -17,8 +17,8 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * channels a thread keeps its pixel's values in registers (one DRAM read of x); beyond that it
  * streams 4 consecutive pixels (1 when H*W or an offset is not a multiple of 4) and reads x twice.
  * Backward: one kernel for gx plus per-warp partial sums of g and g*xhat per (image, channel)
- * (registers up to {@link #BWD_REGS_MAX} channels), then one block per channel reduces them into
- * gw, gb, gmod.
+ * (registers up to {@link #BWD_REGS_MAX} channels), then one block per (channel, image) reduces
+ * them (and writes gmod) and one thread per channel sums over images into gw, gb.
  */
 public final class ModulatedLayerNormKernels {
     private ModulatedLayerNormKernels() {}
@@ -81,13 +81,17 @@ public final class ModulatedLayerNormKernels {
         int v = cap < 0 && FusedArgs.vectorizable(hw, x, mean, rstd, gy, gx) ? 4 : 1;
         String kernel = cap > 0 ? "fused_ln_bwd_c" + cap : v == 4 ? "fused_ln_bwd_v4" : "fused_ln_bwd_v1";
         int tiles = Dim3.blocks(hw, THREADS * v);  // hw = 0 still runs one (idle) tile: partials become 0
-        int q = tiles * WARPS;                      // partials per (image, channel)
+        int q = cap > 0 ? tiles : tiles * WARPS;    // partials per (image, channel): per block or per warp
         Tensor part = reduce && n > 0 ? L.scratch(n, c, q, 2) : null;
         if (n > 0)
             L.launch(kernel, Dim3.of(tiles, n), Dim3.of(THREADS), 0,
                     x, weight, mod, mean, rstd, gy, bias != null ? 1 : 0, gx, part, c, hw);
-        if (reduce)
-            L.launch("fused_ln_bwd_finalize", Dim3.of(c), Dim3.of(THREADS), 0, part, weight, bias, mod, gw, gb, gmod, n, c, q);
+        if (!reduce) return;
+        Tensor sums = n > 0 ? L.scratch(n, c, 2) : null;  // per (image, channel): sum g, sum g*xhat
+        if (n > 0)
+            L.launch("fused_ln_bwd_reduce", Dim3.of(c, n), Dim3.of(THREADS), 0, part, weight, bias, sums, gmod, c, q);
+        if (gw != null || gb != null)  // with no images this writes zeros
+            L.launch("fused_ln_bwd_params", Dim3.of(Dim3.blocks(c, THREADS)), Dim3.of(THREADS), 0, sums, mod, gw, gb, n, c);
     }
 
     private static void checkParams(Tensor weight, Tensor bias, Tensor mod, int n, int c) {
