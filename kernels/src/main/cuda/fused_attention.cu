@@ -6,7 +6,8 @@
 //   S = t * (Q K^T) / (qn kn^T), A = softmax over j, out = A V.
 //
 // Every heavy step is one of two small-matrix products, both register-tiled like a SGEMM:
-//   fused_attn_gram : P = X Y^T (c x c, reduced over HW). The HW axis is split into chunks across
+//   fused_attn_gram : P = X Y^T (c x c, reduced over HW). The HW axis is split into chunks (of
+//                     AT_BK-pixel stages) across
 //                     blocks; each block writes its partial to scratch and fused_attn_reduce sums
 //                     them in a fixed order (deterministic, no atomics).
 //   fused_attn_apply: O = M Y + diag(d) X (c x HW, reduced over c), pixel tiles across blocks.
@@ -18,10 +19,12 @@
 // ceil(c / T) tiles cover c with the least padding (c = 48: R = 12, one 48-row tile, no waste).
 #include "fused_common.cuh"
 
-#define AT_BK 32    // pixels per stage of the Gram
+// Pixels per stage of the Gram: 64 puts 2 x 12 KB of loads in flight per block at c = 48 (with 32,
+// the ~5 resident blocks per SM kept too few bytes in flight to cover DRAM latency).
+#define AT_BK 64
 #define AT_TMAX 64  // most rows of one tile (R <= 16)
 // Row stride of [row][AT_BK] tiles: a multiple of 4 floats keeps rows 16-byte aligned for float4,
-// and 36/4 = 9 is odd, so consecutive rows start in different 16-byte bank groups: the R distinct
+// and 68/4 = 17 is odd, so consecutive rows start in different 16-byte bank groups: the R distinct
 // rows a warp reads at one k fill distinct groups (the minimum number of shared wavefronts).
 #define AT_SROW (AT_BK + 4)
 #define AT_PT 64                // pixels per apply tile (16 threads x 4)
@@ -93,10 +96,10 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
         for (int b = 0; b < 4; b++) acc[a][b] = 0.0f;
 
     for (int p0 = pStart; p0 < pEnd; p0 += AT_BK) {
-        // Stage T rows x AT_BK pixels of X and of Y: 8 float4 per row; consecutive threads take
-        // consecutive float4 of a row (coalesced 128-byte row segments).
+        // Stage T rows x AT_BK pixels of X and of Y: AT_BK/4 float4 per row; consecutive threads
+        // take consecutive float4 of a row (coalesced 256-byte row segments).
         for (int g = tid; g < T * (AT_BK / 4); g += nthr) {
-            const int r = g >> 3, q = g & 7, p = p0 + 4 * q;
+            const int r = g / (AT_BK / 4), q = g % (AT_BK / 4), p = p0 + 4 * q;
             fused_store4(&Xs[r][4 * q], at_load_row4<VEC>(Xb + (size_t) r * HW, r < rowsX, p, pEnd));
             fused_store4(&Ys[r][4 * q], at_load_row4<VEC>(Yb + (size_t) r * HW, r < rowsY, p, pEnd));
         }
@@ -115,7 +118,7 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
                 nrm[e] = s;
             }
         }
-#pragma unroll 2  // full unrolling took 150 registers (3 blocks per SM); 2 keeps 80, no spills
+#pragma unroll 2  // full unrolling took 150 registers (3 blocks per SM); 2 keeps ~80, no spills
         for (int kk = 0; kk < AT_BK; kk += 4) {
             float xa[4][4], yb[4][4];
 #pragma unroll

@@ -24,7 +24,7 @@ public final class ChannelAttentionKernels {
 
     static final int SMALL_THREADS = 256;
     static final int PIXEL_TILE = 64;
-    static final int STEP = 32;    // pixels per Gram stage; chunks are a multiple of it
+    static final int STEP = 64;    // pixels per Gram stage (AT_BK); chunks are a multiple of it
     static final int MAX_TILE = 64;
 
     public static void forward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms) {
@@ -123,10 +123,11 @@ public final class ChannelAttentionKernels {
 
         /**
          * Pixels per Gram chunk (a multiple of {@link #STEP}): enough chunks that the Gram launch has
-         * about 4 blocks per multiprocessor, given {@code blocksPerChunk} blocks for each chunk.
+         * about 4 blocks per multiprocessor, given {@code blocksPerChunk} blocks for each chunk
+         * (sms = 0, which no GPU reports, asks for a single chunk: the tests use it).
          */
         static int chunkLength(int hw, int blocksPerChunk, int sms) {
-            int want = Math.max(1, FusedArgs.ceilDiv(4 * Math.max(1, sms), Math.max(1, blocksPerChunk)));
+            int want = Math.max(1, FusedArgs.ceilDiv(4 * Math.max(0, sms), Math.max(1, blocksPerChunk)));
             int chunks = Math.max(1, Math.min(want, FusedArgs.ceilDiv(hw, STEP)));
             return Math.max(STEP, FusedArgs.ceilDiv(FusedArgs.ceilDiv(hw, chunks), STEP) * STEP);
         }

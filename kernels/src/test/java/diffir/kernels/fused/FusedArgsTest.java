@@ -95,8 +95,9 @@ class FusedArgsTest {
         assertEquals(512, ChannelAttentionKernels.Geometry.chunkLength(65536, 4, 132));
         // The backward launches both products at once (8 blocks per chunk): 64 chunks of 1024.
         assertEquals(1024, ChannelAttentionKernels.Geometry.chunkLength(65536, 8, 132));
-        // Tiny images: one 32-pixel step per chunk at least.
-        assertEquals(32, ChannelAttentionKernels.Geometry.chunkLength(91, 1, 132));
-        assertEquals(96, ChannelAttentionKernels.Geometry.chunkLength(91, 8, 1));  // one chunk of 3 steps
+        // Tiny images: one 64-pixel stage per chunk at least.
+        assertEquals(64, ChannelAttentionKernels.Geometry.chunkLength(91, 1, 132));
+        assertEquals(128, ChannelAttentionKernels.Geometry.chunkLength(91, 8, 1));  // one chunk of 2 stages
+        assertEquals(1024, ChannelAttentionKernels.Geometry.chunkLength(1000, 1, 0));  // sms = 0: one chunk
     }
 }
