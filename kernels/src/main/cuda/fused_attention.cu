@@ -15,7 +15,7 @@
 //
 // Tiles: a block covers T = 4R rows (R = blockDim of the row axis, T <= AT_TMAX); each thread owns
 // a 4x4 micro-tile with rows ty + R*a (a < 4): strided rows keep a warp's shared reads on few
-// addresses (broadcast) and its 16-byte reads conflict-free (see AT_SROW, AT_MROW). The glue picks R so that
+// addresses (broadcast) and its 16-byte reads conflict-free (see AT_SROW). The glue picks R so that
 // ceil(c / T) tiles cover c with the least padding (c = 48: R = 12, one 48-row tile, no waste).
 #include "fused_common.cuh"
 
@@ -29,10 +29,7 @@
 #define AT_SROW (AT_BK + 4)
 #define AT_PT 64                // pixels per apply tile (16 threads x 4)
 #define AT_PROW (AT_PT + 4)     // row stride of the apply kernel's [channel][pixel] tile
-// Apply's reduction step over channels j: 16 divides the usual c = 48 (a step of 32 would spend a
-// third of the multiply-adds on padding), and 20/4 = 5 is odd for the [row][AT_JK] M tile.
-#define AT_JK 16
-#define AT_MROW (AT_JK + 4)
+
 #define AT_SMALL_THREADS 256    // the per-bh kernels: 8 warps
 
 __device__ __forceinline__ void at_unpack(float4 v, float (&o)[4]) {
@@ -236,8 +233,13 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
                                            const float* __restrict__ X1, long long xNS1, float* __restrict__ O1,
                                            long long oNS1, int c, int heads, int HW) {
     constexpr int NP = PAIR ? 2 : 1;
-    FUSED_SHARED(float, Ms, [NP][AT_TMAX][AT_MROW]);
-    FUSED_SHARED(float, Ys, [NP][AT_JK][AT_PROW]);
+    // Channels j per stage: 64 stages all of c <= 64 at once (12 KB of V in flight per block at
+    // c = 48, one barrier pair); the pair kernel stages two products, so 32 keeps it under 48 KB of
+    // shared memory. Rows per M tile are JK + 4 floats: (JK + 4) / 4 is odd (bank groups, as AT_SROW).
+    constexpr int JK = PAIR ? 32 : 64;
+    constexpr int MROW = JK + 4;
+    FUSED_SHARED(float, Ms, [NP][AT_TMAX][MROW]);
+    FUSED_SHARED(float, Ys, [NP][JK][AT_PROW]);
 
     const int R = blockDim.y, T = 4 * R, nthr = 16 * R;
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
@@ -261,16 +263,17 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
 #pragma unroll
             for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
 
-    for (int j0 = 0; j0 < c; j0 += AT_JK) {
-        // M tile: T rows x AT_JK columns (c x c matrices are tiny and stay in L2: plain loads).
-        for (int e = tid; e < T * AT_JK; e += nthr) {
-            const int r = e / AT_JK, q = e % AT_JK, i = i0 + r, j = j0 + q;
+    for (int j0 = 0; j0 < c; j0 += JK) {
+        const int jn = min(JK, (c - j0 + 3) & ~3);  // channels of this stage, rounded up to 4 (zero-filled)
+        // M tile: T rows x JK columns (c x c matrices are tiny and stay in L2: plain loads).
+        for (int e = tid; e < T * JK; e += nthr) {
+            const int r = e / JK, q = e % JK, i = i0 + r, j = j0 + q;
             const bool ok = i < c && j < c;
 #pragma unroll
             for (int s = 0; s < NP; s++) Ms[s][r][q] = ok ? Mb[s][(size_t) i * c + j] : 0.0f;
         }
-        // Y tile: AT_JK rows (channels j) x AT_PT pixels, float4 per thread, coalesced along pixels.
-        for (int e = tid; e < AT_JK * (AT_PT / 4); e += nthr) {
+        // Y tile: jn rows (channels j) x AT_PT pixels, float4 per thread, coalesced along pixels.
+        for (int e = tid; e < jn * (AT_PT / 4); e += nthr) {
             const int r = e / (AT_PT / 4), q = e % (AT_PT / 4), j = j0 + r, p = p0 + 4 * q;
 #pragma unroll
             for (int s = 0; s < NP; s++)
@@ -279,8 +282,8 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
         __syncthreads();
 #pragma unroll
         for (int s = 0; s < NP; s++) {
-#pragma unroll
-            for (int jj = 0; jj < AT_JK; jj += 4) {
+#pragma unroll 4
+            for (int jj = 0; jj < jn; jj += 4) {  // only real channels (c = 48: no padded steps)
                 float m[4][4];
 #pragma unroll
                 for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + R * a][jj]), m[a]);
