@@ -112,6 +112,7 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     FUSED_SHARED(float, xs2, [XH][XW]);
     FUSED_SHARED(float, gs1, [EH][EW]);
     FUSED_SHARED(float, gs2, [EH][EW]);
+    FUSED_SHARED(float, gys, [EH][EW]);  // gy on the extended tile, staged with x so its loads overlap
     FUSED_SHARED(float, red, [G_THREADS / 32][NACC]);
 
     const int c = blockIdx.y, n = blockIdx.z;
@@ -129,6 +130,11 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
         int gyy = y0 - 2 * P + r, gxx = x0 - 2 * P + col;
         xs1[r][col] = gdfn_at(p1, gyy, gxx, H, W);
         xs2[r][col] = gdfn_at(p2, gyy, gxx, H, W);
+    }
+#pragma unroll 2
+    for (int i = tid; i < EH * EW; i += G_THREADS) {
+        int ey = i / EW, ex = i % EW;
+        gys[ey][ex] = gdfn_at(gp, y0 - P + ey, x0 - P + ex, H, W);
     }
     float w1[KK], w2[KK];
 #pragma unroll
@@ -154,7 +160,7 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
                     z1 += w1[ky * K + kx] * xs1[ey + ky][ex + kx];
                     z2 += w2[ky * K + kx] * xs2[ey + ky][ex + kx];
                 }
-            const float g = gp[(size_t) yy * W + xx];
+            const float g = gys[ey][ex];
             float act, dact;
             fused_gelu_and_grad(z1, act, dact);
             g1 = g * dact * z2;

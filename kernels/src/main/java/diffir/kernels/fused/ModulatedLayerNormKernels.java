@@ -16,9 +16,10 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * <p>Forward: one kernel; threads own pixels and loop over channels. Up to {@link #FWD_REGS_MAX}
  * channels a thread keeps its pixel's values in registers (one DRAM read of x); beyond that it
  * streams 4 consecutive pixels (1 when H*W or an offset is not a multiple of 4) and reads x twice.
- * Backward: one kernel for gx plus per-warp partial sums of g and g*xhat per (image, channel)
- * (registers up to {@link #BWD_REGS_MAX} channels), then one block per (channel, image) reduces
- * them (and writes gmod) and one thread per channel sums over images into gw, gb.
+ * Backward: one kernel (registers up to {@link #BWD_REGS_MAX} channels) writes gx and partial sums
+ * of g and g*xhat per (image, channel), one per block (per warp when streaming); then one block per
+ * (channel, image) reduces them (and writes gmod) and one thread per channel sums over images into
+ * gw and gb.
  */
 public final class ModulatedLayerNormKernels {
     private ModulatedLayerNormKernels() {}
