@@ -1,19 +1,139 @@
 package diffir.kernels.fused;
 
+import diffir.engine.Shapes;
 import diffir.engine.Tensor;
+import diffir.kernels.Dim3;
 import diffir.kernels.KernelLauncher;
 
-/** Stub: the fused kernels come from branch cuda-fused; this file is dropped when it merges. */
+import static diffir.kernels.fused.FusedArgs.gridLimit;
+import static diffir.kernels.fused.FusedArgs.nchw;
+import static diffir.kernels.fused.FusedArgs.required;
+import static diffir.kernels.fused.FusedArgs.shape;
+
+/**
+ * MDTA's transposed channel attention on the GPU ({@code fused_attention.cu}): semantics of
+ * {@code Backend.channelAttention} and {@code Backend.channelAttentionBackward}.
+ *
+ * <p>Forward: Gram Q K^T and the squared row norms, split over pixel chunks (fused_attn_gram), summed
+ * (fused_attn_reduce), then norms and softmax per (image, head) (fused_attn_softmax), then out = A V
+ * (fused_attn_apply). Backward: Q K^T and gy V^T in one split Gram launch, their reduction, the c x c
+ * coefficients (fused_attn_bwd_coef), then gq and gk in one pass over Q and K and gv = A^T gy.
+ */
 public final class ChannelAttentionKernels {
     private ChannelAttentionKernels() {}
 
-    public static void forward(KernelLauncher l, Tensor qkv, Tensor temperature, int heads,
-                               Tensor out, Tensor attn, Tensor norms) {
-        throw new UnsupportedOperationException("CUDA channelAttention: the fused kernels are not merged yet");
+    static final int SMALL_THREADS = 256;
+    static final int PIXEL_TILE = 64;
+    static final int STEP = 64;    // pixels per Gram stage (AT_BK); chunks are a multiple of it
+    static final int MAX_TILE = 64;
+
+    public static void forward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms) {
+        Geometry g = Geometry.of("channelAttention", qkv, temperature, heads, L.multiprocessors(), 1);
+        required("channelAttention out", out, g.n, g.cAll, g.h, g.w);
+        required("channelAttention attn", attn, g.n, heads, g.c, g.c);
+        required("channelAttention norms", norms, g.n, 2 * g.cAll);
+        if (g.nh == 0 || g.c == 0) return;
+
+        boolean vec = FusedArgs.vectorizable(g.hw, qkv, out);
+        long qkvNS = 3L * g.cAll * g.hw, outNS = (long) g.cAll * g.hw;
+        Tensor q = qkv, k = FusedArgs.tail(qkv, (long) g.cAll * g.hw), v = FusedArgs.tail(qkv, 2L * g.cAll * g.hw);
+        int e = g.c * g.c + 2 * g.c;
+        Tensor part = L.scratch(g.nh, g.chunks, e);
+        Tensor red = L.scratch(g.nh, e);
+        L.launch(vec ? "fused_attn_gram_v4" : "fused_attn_gram_v1", Dim3.of(g.tiles * g.tiles, g.chunks, g.nh), Dim3.of(g.r, g.r), 0,
+                q, k, qkvNS, qkvNS, null, null, 0L, 0L, part, g.c, heads, g.nh, g.hw, g.tiles, g.chunkLen, 1);
+        L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(e, 32), g.nh), Dim3.of(32, 8), 0, part, red, g.chunks, e);
+        L.launch("fused_attn_softmax", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0, red, temperature, attn, norms, g.c, heads);
+        if (g.hw > 0)
+            L.launch(vec ? "fused_attn_apply_v4" : "fused_attn_apply_v1", g.applyGrid(), Dim3.of(16, g.r), 0,
+                    attn, v, qkvNS, null, null, 0L, out, outNS,
+                    null, null, 0L, null, null, 0L, null, 0L, g.c, heads, g.hw);
     }
 
-    public static void backward(KernelLauncher l, Tensor qkv, Tensor temperature, int heads, Tensor attn,
-                                Tensor norms, Tensor gy, Tensor gqkv, Tensor gtemp) {
-        throw new UnsupportedOperationException("CUDA channelAttention backward: the fused kernels are not merged yet");
+    /** gqkv and gtemp each nullable. */
+    public static void backward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
+                                Tensor gy, Tensor gqkv, Tensor gtemp) {
+        Geometry g = Geometry.of("channelAttentionBackward", qkv, temperature, heads, L.multiprocessors(), 2);
+        required("channelAttentionBackward attn", attn, g.n, heads, g.c, g.c);
+        required("channelAttentionBackward norms", norms, g.n, 2 * g.cAll);
+        required("channelAttentionBackward gy", gy, g.n, g.cAll, g.h, g.w);
+        shape("channelAttentionBackward gqkv", gqkv, qkv.shape());
+        shape("channelAttentionBackward gtemp", gtemp, temperature.shape());
+        if (gqkv == null && gtemp == null) return;
+        if (g.nh == 0 || g.c == 0) {
+            if (gtemp != null && heads > 0)  // no terms: the gradient is 0
+                L.launch("fused_attn_gtemp", Dim3.of(1), Dim3.of(32), 0, null, gtemp, 0, heads);
+            return;
+        }
+
+        boolean vec = FusedArgs.vectorizable(g.hw, qkv, gy, gqkv);
+        long qkvNS = 3L * g.cAll * g.hw, outNS = (long) g.cAll * g.hw;
+        Tensor q = qkv, k = FusedArgs.tail(qkv, (long) g.cAll * g.hw), v = FusedArgs.tail(qkv, 2L * g.cAll * g.hw);
+        int cc = g.c * g.c;
+
+        // Pair 0: Q K^T (recomputed rather than saved), pair 1: gA = gy V^T.
+        Tensor part = L.scratch(2, g.nh, g.chunks, cc);
+        Tensor red = L.scratch(2, g.nh, cc);
+        L.launch(vec ? "fused_attn_gram_v4" : "fused_attn_gram_v1", Dim3.of(g.tiles * g.tiles, g.chunks, 2 * g.nh), Dim3.of(g.r, g.r), 0,
+                q, k, qkvNS, qkvNS, gy, v, outNS, qkvNS, part, g.c, heads, g.nh, g.hw, g.tiles, g.chunkLen, 0);
+        L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(cc, 32), 2 * g.nh), Dim3.of(32, 8), 0, part, red, g.chunks, cc);
+
+        Tensor bq = L.scratch(g.nh, g.c, g.c), bqT = L.scratch(g.nh, g.c, g.c), aT = L.scratch(g.nh, g.c, g.c);
+        Tensor gs = L.scratch(g.nh, g.c, g.c);
+        Tensor dq = L.scratch(g.nh, g.c), dk = L.scratch(g.nh, g.c), gtPart = L.scratch(g.nh);
+        L.launch("fused_attn_bwd_coef", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0,
+                red, attn, norms, temperature, bq, bqT, aT, dq, dk, gs, gtPart, g.c, heads);
+        if (gtemp != null)
+            L.launch("fused_attn_gtemp", Dim3.of(1), Dim3.of(32), 0, gtPart, gtemp, g.n, heads);
+        if (gqkv == null || g.hw == 0) return;
+
+        Tensor gq = gqkv, gk = FusedArgs.tail(gqkv, (long) g.cAll * g.hw), gv = FusedArgs.tail(gqkv, 2L * g.cAll * g.hw);
+        // gq = Bq K + diag(dq) Q and gk = Bq^T Q + diag(dk) K in one pass over Q and K.
+        L.launch(vec ? "fused_attn_apply_pair_v4" : "fused_attn_apply_pair_v1", g.applyGrid(), Dim3.of(16, g.r), 0,
+                bq, k, qkvNS, dq, q, qkvNS, gq, qkvNS,
+                bqT, q, qkvNS, dk, k, qkvNS, gk, qkvNS, g.c, heads, g.hw);
+        // gv = A^T gy.
+        L.launch(vec ? "fused_attn_apply_v4" : "fused_attn_apply_v1", g.applyGrid(), Dim3.of(16, g.r), 0,
+                aT, gy, outNS, null, null, 0L, gv, qkvNS,
+                null, null, 0L, null, null, 0L, null, 0L, g.c, heads, g.hw);
+    }
+
+    /**
+     * Shapes and launch geometry. Rows of a c x c product are covered by {@code tiles} tiles of
+     * 4r rows (r threads per block side, r <= 16), chosen for the least padding; the pixel axis of
+     * the Gram is cut into {@code chunks} chunks of {@code chunkLen} pixels so that about four
+     * blocks per multiprocessor run.
+     */
+    record Geometry(int n, int cAll, int h, int w, int hw, int heads, int c, int nh, int tiles, int r, int chunkLen, int chunks) {
+        static Geometry of(String op, Tensor qkv, Tensor temperature, int heads, int sms, int pairs) {
+            int[] s = nchw(op + " qkv", qkv);
+            if (heads < 1) throw new IllegalArgumentException(op + ": heads must be >= 1, got " + heads);
+            if (s[1] % 3 != 0 || (s[1] / 3) % heads != 0)
+                throw new IllegalArgumentException(op + " needs qkv (N, 3C, H, W) with C divisible by " + heads + " heads, got " + Shapes.str(s));
+            if (temperature == null || temperature.numel() != heads)
+                throw new IllegalArgumentException(op + ": temperature " + (temperature == null ? "null" : Shapes.str(temperature.shape()))
+                        + " does not hold one value per head (" + heads + ")");
+            int n = s[0], cAll = s[1] / 3, hw = s[2] * s[3], c = cAll / heads, nh = n * heads;
+            int tiles = Math.max(1, FusedArgs.ceilDiv(c, MAX_TILE));
+            int r = Math.max(1, FusedArgs.ceilDiv(FusedArgs.ceilDiv(c, tiles), 4));
+            int chunkLen = chunkLength(hw, tiles * tiles * nh * pairs, sms);
+            gridLimit(op + " batch x heads", (long) nh * pairs);
+            return new Geometry(n, cAll, s[2], s[3], hw, heads, c, nh, tiles, r, chunkLen, Math.max(1, FusedArgs.ceilDiv(hw, chunkLen)));
+        }
+
+        /**
+         * Pixels per Gram chunk (a multiple of {@link #STEP}): enough chunks that the Gram launch has
+         * about 4 blocks per multiprocessor, given {@code blocksPerChunk} blocks for each chunk
+         * (sms = 0, which no GPU reports, asks for a single chunk: the tests use it).
+         */
+        static int chunkLength(int hw, int blocksPerChunk, int sms) {
+            int want = Math.max(1, FusedArgs.ceilDiv(4 * Math.max(0, sms), Math.max(1, blocksPerChunk)));
+            int chunks = Math.max(1, Math.min(want, FusedArgs.ceilDiv(hw, STEP)));
+            return Math.max(STEP, FusedArgs.ceilDiv(FusedArgs.ceilDiv(hw, chunks), STEP) * STEP);
+        }
+
+        Dim3 applyGrid() {
+            return Dim3.of(Dim3.blocks(hw, PIXEL_TILE), tiles, nh);
+        }
     }
 }
