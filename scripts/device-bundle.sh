@@ -17,16 +17,18 @@ mkdir -p "$B/lib"
 JUNIT_PLATFORM=1.14.1   # matches the parent pom's JUnit 5.14.1
 
 echo "== build (kernels compiled with nvcc: $(command -v nvcc || echo /usr/local/cuda/bin/nvcc))"
-mvn -B -q -DskipTests package dependency:copy-dependencies -pl kernels -am \
+mvn -B -q -DskipTests package dependency:copy-dependencies -pl app -am \
     -DincludeScope=test -DexcludeGroupIds=org.junit,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian \
     -DoutputDirectory="$B/lib"
 if ! unzip -l kernels/target/kernels-*.jar | grep -q 'diffir/kernels/cuda/modules.txt'; then
   echo "error: the kernels jar has no compiled kernels (is nvcc at /usr/local/cuda/bin/nvcc? or pass -Dnvcc=...)" >&2
   exit 1
 fi
-cp engine/target/engine-*.jar kernels/target/kernels-*.jar "$B/lib/"
+cp engine/target/engine-*.jar kernels/target/kernels-*.jar app/target/app/lib/diffir-*.jar "$B/lib/"
 rm -f "$B"/lib/*-sources.jar
 (cd kernels/target/test-classes && "$JAVA_HOME/bin/jar" cf "$B/lib/kernels-tests.jar" .)
+# The model's GPU tests read their PyTorch fixtures as files: carry the test classes as a folder.
+mkdir -p "$B/app-test-classes" && cp -r app/target/test-classes/. "$B/app-test-classes/"
 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM \
     -DoutputDirectory="$B/lib"
 

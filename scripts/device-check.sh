@@ -86,14 +86,14 @@ echo "-- env: ${STATUS[env]}"
 grep -E "NVIDIA|Driver|openjdk|version|torch|LIBDIRS" "$ENV_LOG" | head -12
 
 CONSOLE=$(ls "$B"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
-CP=$(ls "$B"/lib/*.jar | grep -v junit-platform-console-standalone | paste -sd: -)
+CP=$(ls "$B"/lib/*.jar | grep -v junit-platform-console-standalone | paste -sd: -):$B/app-test-classes
 JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx16g
      -Djava.io.tmpdir=/tmp "-Ddiffir.cuda.libpath=$LIBDIRS")
 
 # ------------------------------------------------------------------ tests
 run_phase tests 150 "$OUT/tests.log" "$JAVA" "${JVM[@]}" -Ddiffir.cuda.poison=true -jar "$CONSOLE" execute \
   --disable-banner --details=tree --details-theme=ascii --disable-ansi-colors --class-path "$CP" --reports-dir /tmp/diffir-junit \
-  --select-package diffir.kernels --include-classname '^.*(Cuda|Gpu)[A-Za-z]*Test$'
+  --select-package diffir.kernels --select-package diffir.model --include-classname '^.*(Cuda|Gpu)[A-Za-z]*Test$'
 
 # ------------------------------------------------------------------ sanitizer
 if command -v compute-sanitizer >/dev/null; then
