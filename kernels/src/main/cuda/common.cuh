@@ -96,8 +96,26 @@ __device__ __forceinline__ bool aligned16(const void* p) {
     return (reinterpret_cast<unsigned long long>(p) & 15ull) == 0;
 }
 
+// 16-byte global accesses at addresses the host promised to be 16-byte aligned (the emulator checks).
+__device__ __forceinline__ float4 ld4(const float* p) {
+#ifdef DIFFIR_EMULATOR
+    emu::check_aligned(p, 16, __FILE__, __LINE__);
+#endif
+    return *reinterpret_cast<const float4*>(p);
+}
+
+__device__ __forceinline__ void st4(float* p, float4 v) {
+#ifdef DIFFIR_EMULATOR
+    emu::check_aligned(p, 16, __FILE__, __LINE__);
+#endif
+    *reinterpret_cast<float4*>(p) = v;
+}
+
 // Grid-stride maps over n elements: 16-byte loads and stores when every pointer is 16-byte aligned
-// (four times the bytes in flight per thread), plain floats otherwise. out may alias an input.
+// (four times the bytes in flight per thread), plain floats otherwise. Each thread handles two
+// float4 per trip, both loaded before either is used, so a thread keeps 2 x 16 bytes of every
+// operand in flight. out may alias an input: every element is read before it is written, by the
+// thread that writes it.
 template <typename F>
 __device__ __forceinline__ void map1(const float* a, float* out, int n, F f) {
     int start = global_thread(), stride = global_stride();
@@ -106,13 +124,15 @@ __device__ __forceinline__ void map1(const float* a, float* out, int n, F f) {
         int n4 = n >> 2;
         const float4* a4 = reinterpret_cast<const float4*>(a);
         float4* o4 = reinterpret_cast<float4*>(out);
-        for (int i = start; i < n4; i += stride) {
-            float4 x = a4[i], r;
-            r.x = f(x.x);
-            r.y = f(x.y);
-            r.z = f(x.z);
-            r.w = f(x.w);
-            o4[i] = r;
+        int i = start;
+        for (; i + stride < n4; i += 2 * stride) {
+            float4 x0 = a4[i], x1 = a4[i + stride];
+            o4[i] = make_float4(f(x0.x), f(x0.y), f(x0.z), f(x0.w));
+            o4[i + stride] = make_float4(f(x1.x), f(x1.y), f(x1.z), f(x1.w));
+        }
+        if (i < n4) {
+            float4 x = a4[i];
+            o4[i] = make_float4(f(x.x), f(x.y), f(x.z), f(x.w));
         }
         done = n4 << 2;
     }
@@ -128,13 +148,15 @@ __device__ __forceinline__ void map2(const float* a, const float* b, float* out,
         const float4* a4 = reinterpret_cast<const float4*>(a);
         const float4* b4 = reinterpret_cast<const float4*>(b);
         float4* o4 = reinterpret_cast<float4*>(out);
-        for (int i = start; i < n4; i += stride) {
-            float4 x = a4[i], y = b4[i], r;
-            r.x = f(x.x, y.x);
-            r.y = f(x.y, y.y);
-            r.z = f(x.z, y.z);
-            r.w = f(x.w, y.w);
-            o4[i] = r;
+        int i = start;
+        for (; i + stride < n4; i += 2 * stride) {
+            float4 x0 = a4[i], y0 = b4[i], x1 = a4[i + stride], y1 = b4[i + stride];
+            o4[i] = make_float4(f(x0.x, y0.x), f(x0.y, y0.y), f(x0.z, y0.z), f(x0.w, y0.w));
+            o4[i + stride] = make_float4(f(x1.x, y1.x), f(x1.y, y1.y), f(x1.z, y1.z), f(x1.w, y1.w));
+        }
+        if (i < n4) {
+            float4 x = a4[i], y = b4[i];
+            o4[i] = make_float4(f(x.x, y.x), f(x.y, y.y), f(x.z, y.z), f(x.w, y.w));
         }
         done = n4 << 2;
     }
@@ -151,13 +173,15 @@ __device__ __forceinline__ void map3(const float* a, const float* b, const float
         const float4* b4 = reinterpret_cast<const float4*>(b);
         const float4* c4 = reinterpret_cast<const float4*>(c);
         float4* o4 = reinterpret_cast<float4*>(out);
-        for (int i = start; i < n4; i += stride) {
-            float4 x = a4[i], y = b4[i], z = c4[i], r;
-            r.x = f(x.x, y.x, z.x);
-            r.y = f(x.y, y.y, z.y);
-            r.z = f(x.z, y.z, z.z);
-            r.w = f(x.w, y.w, z.w);
-            o4[i] = r;
+        int i = start;
+        for (; i + stride < n4; i += 2 * stride) {
+            float4 x0 = a4[i], y0 = b4[i], z0 = c4[i], x1 = a4[i + stride], y1 = b4[i + stride], z1 = c4[i + stride];
+            o4[i] = make_float4(f(x0.x, y0.x, z0.x), f(x0.y, y0.y, z0.y), f(x0.z, y0.z, z0.z), f(x0.w, y0.w, z0.w));
+            o4[i + stride] = make_float4(f(x1.x, y1.x, z1.x), f(x1.y, y1.y, z1.y), f(x1.z, y1.z, z1.z), f(x1.w, y1.w, z1.w));
+        }
+        if (i < n4) {
+            float4 x = a4[i], y = b4[i], z = c4[i];
+            o4[i] = make_float4(f(x.x, y.x, z.x), f(x.y, y.y, z.y), f(x.z, y.z, z.z), f(x.w, y.w, z.w));
         }
         done = n4 << 2;
     }

@@ -13,6 +13,28 @@ extern "C" __global__ void copy_strided(const float* src, float* dst, Strides2 s
     }
 }
 
+// The same copy seen as rows of 4*l4 elements whose last axis is contiguous in dst: s walks the rows
+// (its shape covers the leading axes only; s.n is ignored), and each thread moves one float4 of dst
+// per item (items = rows * l4): one index decomposition per four elements and a 16-byte store. The
+// source's last-axis stride is srcInner; srcVec = 1 when that is 1 and every source row start is
+// 16-byte aligned (a 16-byte load), else four scalar loads (srcInner 0 broadcasts, 2 is
+// pixel_unshuffle's gather). The host checks dst's row starts are 16-byte aligned.
+extern "C" __global__ void copy_rows4(const float* src, float* dst, Strides2 s, int items, int l4, int srcInner, int srcVec) {
+    for (int i = global_thread(); i < items; i += global_stride()) {
+        int row = i / l4, q = i - row * l4;
+        int os, od;
+        strided_offsets(s, row, os, od);
+        float4 v;
+        if (srcVec) {
+            v = ld4(src + os + 4 * q);
+        } else {
+            const float* p = src + os + 4 * q * srcInner;
+            v = make_float4(p[0], p[srcInner], p[2 * srcInner], p[3 * srcInner]);
+        }
+        st4(dst + od + 4 * q, v);
+    }
+}
+
 // ------------------------------------------------------------------ binary (BinaryOp)
 
 template <int OP>
@@ -58,6 +80,41 @@ extern "C" __global__ void binary_strided(int op, const float* a, const float* b
         case 2: binary_walk<2>(a, b, out, s); break;
         case 3: binary_walk<3>(a, b, out, s); break;
         default: binary_walk<4>(a, b, out, s); break;
+    }
+}
+
+// An operand's float4 at element offset o of a row: contiguous (16-byte aligned, the host checks) or
+// one value broadcast along the row.
+__device__ __forceinline__ float4 row_operand4(const float* p, int o, int inner) {
+    if (inner) return ld4(p + o);
+    float v = p[o];
+    return make_float4(v, v, v, v);
+}
+
+template <int OP>
+__device__ void binary_rows4_walk(const float* a, const float* b, float* out, const Strides2& s, int items, int l4,
+                                  int innerA, int innerB) {
+    for (int i = global_thread(); i < items; i += global_stride()) {
+        int row = i / l4, q = i - row * l4;
+        int oa, ob;
+        strided_offsets(s, row, oa, ob);
+        float4 x = row_operand4(a, oa + 4 * q * innerA, innerA), y = row_operand4(b, ob + 4 * q * innerB, innerB);
+        st4(out + 4 * (long long) i, make_float4(binary_op<OP>(x.x, y.x), binary_op<OP>(x.y, y.y), binary_op<OP>(x.z, y.z),
+                                                 binary_op<OP>(x.w, y.w)));
+    }
+}
+
+// Broadcasting with a last axis of 4*l4 elements that each operand reads contiguously (inner 1) or
+// broadcasts (inner 0), as a bias or a per-channel scale does: rows walked with s (leading axes only;
+// s.n ignored), one float4 of out per item (items = rows * l4). out is contiguous and 16-byte aligned.
+extern "C" __global__ void binary_rows4(int op, const float* a, const float* b, float* out, Strides2 s, int items, int l4,
+                                        int innerA, int innerB) {
+    switch (op) {
+        case 0: binary_rows4_walk<0>(a, b, out, s, items, l4, innerA, innerB); break;
+        case 1: binary_rows4_walk<1>(a, b, out, s, items, l4, innerA, innerB); break;
+        case 2: binary_rows4_walk<2>(a, b, out, s, items, l4, innerA, innerB); break;
+        case 3: binary_rows4_walk<3>(a, b, out, s, items, l4, innerA, innerB); break;
+        default: binary_rows4_walk<4>(a, b, out, s, items, l4, innerA, innerB); break;
     }
 }
 

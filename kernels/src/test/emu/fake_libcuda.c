@@ -166,6 +166,13 @@ int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
     return OK;
 }
 
+int cuOccupancyMaxActiveBlocksPerMultiprocessor(int* n, void* f, int blockSize, size_t shared) {
+    if (ctx()) return ctx();
+    if (f == NULL || blockSize <= 0 || blockSize > 1024) return INVALID_VALUE;
+    *n = shared > 0 ? 1 : 2048 / blockSize;
+    return OK;
+}
+
 int cuGetErrorName(int code, const char** s) { (void)code; *s = "FAKE_ERROR"; return OK; }
 
 /* For the test: the last launch's kernel name, dimensions, shared bytes, and its first two parameters. */

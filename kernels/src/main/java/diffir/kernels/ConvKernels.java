@@ -43,7 +43,7 @@ public final class ConvKernels {
                 throw new CudaException("cuDNN has no forward algorithm for " + s);
             addBias(b, out, bias, s);
         } else if (s.depthwise()) {
-            b.launch("dwconv_forward", b.grid(out.numel()), CudaBackend.block(), 0, x, w, bias, out, s.n(), geom(s, s.c()));
+            b.launch("dwconv_forward", b.grid("dwconv_forward", out.numel()), CudaBackend.block(), 0, x, w, bias, out, s.n(), geom(s, s.c()));
         } else if (pointwise(s)) {
             int hw = s.h() * s.w();
             GemmKernels.gemm(b, false, false, s.o(), hw, s.c(), 1f, b.ptr(w), s.c(), 0, b.ptr(x), hw, (long) s.c() * hw,
@@ -71,7 +71,7 @@ public final class ConvKernels {
             if (!dnn(b).backwardData(s, b.ptr(w), b.ptr(gy), b.ptr(gx), ws))
                 throw new CudaException("cuDNN has no backward-data algorithm for " + s);
         } else if (s.depthwise()) {
-            b.launch("dwconv_backward_input", b.grid(gx.numel()), CudaBackend.block(), 0, gy, w, gx, s.n(), geom(s, s.c()));
+            b.launch("dwconv_backward_input", b.grid("dwconv_backward_input", gx.numel()), CudaBackend.block(), 0, gy, w, gx, s.n(), geom(s, s.c()));
         } else if (pointwise(s)) {
             int hw = s.h() * s.w();
             GemmKernels.gemm(b, true, false, s.c(), hw, s.o(), 1f, b.ptr(w), s.c(), 0, b.ptr(gy), hw, (long) s.o() * hw,
@@ -124,7 +124,7 @@ public final class ConvKernels {
             for (int n0 = 0; n0 < s.n(); n0 += chunk) {
                 int imgs = Math.min(chunk, s.n() - n0);
                 long xAt = b.ptr(x) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
-                b.launch("im2col", b.grid((long) imgs * rows * ohw), CudaBackend.block(), 0,
+                b.launch("im2col", b.grid("im2col", (long) imgs * rows * ohw), CudaBackend.block(), 0,
                         new Ptr(xAt), cols, imgs, (long) s.c() * hw, geom(s, cg));
                 GemmKernels.gemm(b, false, false, og, ohw, rows, 1f, b.ptr(w) + 4L * g * og * rows, rows, 0,
                         b.ptr(cols), ohw, (long) rows * ohw, 0f,
@@ -147,7 +147,7 @@ public final class ConvKernels {
                         b.ptr(gy) + 4L * ((long) n0 * s.o() + (long) g * og) * ohw, ohw, (long) s.o() * ohw, 0f,
                         b.ptr(cols), ohw, (long) rows * ohw, imgs);
                 long gxAt = b.ptr(gx) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
-                b.launch("col2im", b.grid((long) imgs * cg * hw), CudaBackend.block(), 0,
+                b.launch("col2im", b.grid("col2im", (long) imgs * cg * hw), CudaBackend.block(), 0,
                         cols, new Ptr(gxAt), imgs, (long) s.c() * hw, geom(s, cg));
             }
         }
@@ -163,7 +163,7 @@ public final class ConvKernels {
             for (int n0 = 0; n0 < s.n(); n0 += chunk) {
                 int imgs = Math.min(chunk, s.n() - n0);
                 long xAt = b.ptr(x) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
-                b.launch("im2col", b.grid((long) imgs * rows * ohw), CudaBackend.block(), 0,
+                b.launch("im2col", b.grid("im2col", (long) imgs * rows * ohw), CudaBackend.block(), 0,
                         new Ptr(xAt), cols, imgs, (long) s.c() * hw, geom(s, cg));
                 // gw_g (og x rows) += gy[i, g] (og x ohw) cols_i^T (ohw x rows), one image at a time.
                 for (int i = 0; i < imgs; i++) {

@@ -16,13 +16,15 @@ import diffir.kernels.fused.ModulatedLayerNormKernels;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The CUDA backend: tensors in device memory from a caching allocator, kernels queued on one stream.
  * This class routes; each family of kernels has its glue class (ElementwiseKernels, ReduceKernels,
  * GemmKernels, ConvKernels, RowKernels, and the fused ops in {@code diffir.kernels.fused}), all of
  * which launch through {@link KernelLauncher}. Only {@link #download} and {@link #synchronize} wait
- * for the device.
+ * for the device, besides the allocator when it must empty its cache; {@link #hostSyncs} counts
+ * every such wait, so a test can assert that a computation queues its work without any.
  */
 public final class CudaBackend implements Backend, KernelLauncher {
     static final int THREADS = 256;
@@ -35,6 +37,7 @@ public final class CudaBackend implements Backend, KernelLauncher {
     private volatile ConvKernels.Path convPath = ConvKernels.Path.AUTO;
     private volatile boolean poison = Boolean.getBoolean("diffir.cuda.poison");
     private volatile boolean useBlas = true, useDnn = true;
+    private final AtomicLong downloads = new AtomicLong(), synchronizes = new AtomicLong();
 
     public CudaBackend(DeviceApi api) {
         this.api = api;
@@ -113,6 +116,31 @@ public final class CudaBackend implements Backend, KernelLauncher {
         return allocator.stats();
     }
 
+    /** Bytes held by live tensors at most since the last {@link #resetPeakMemory} (allocator size classes). */
+    public long peakMemoryBytes() {
+        return allocator.peakBytes();
+    }
+
+    public void resetPeakMemory() {
+        allocator.resetPeak();
+    }
+
+    /** Blocks the allocator took from the device so far (none in a steady state). */
+    public long deviceAllocations() {
+        return allocator.deviceAllocations();
+    }
+
+    /** The host waits so far, by kind: downloads, synchronize calls, allocator cache flushes, staging-buffer waits. */
+    public String hostSyncReport() {
+        return String.format("%d downloads, %d synchronize, %d allocator, %d staging", downloads.get(), synchronizes.get(),
+                allocator.hostSyncs(), api.hostWaits());
+    }
+
+    @Override
+    public long hostSyncs() {
+        return downloads.get() + synchronizes.get() + allocator.hostSyncs() + api.hostWaits();
+    }
+
     /** Returns cached blocks to the driver. */
     public void emptyCache() {
         allocator.emptyCache();
@@ -154,12 +182,14 @@ public final class CudaBackend implements Backend, KernelLauncher {
         int n = Math.toIntExact(src.numel());
         if (dstOffset < 0 || dstOffset + n > dst.length)
             throw new IllegalArgumentException("download of " + n + " floats to offset " + dstOffset + " of an array of " + dst.length);
+        downloads.incrementAndGet();
         api.download(ptr(src), dst, dstOffset, n);
         Reference.reachabilityFence(src);
     }
 
     @Override
     public void synchronize() {
+        synchronizes.incrementAndGet();
         api.synchronize();
     }
 
@@ -308,9 +338,16 @@ public final class CudaBackend implements Backend, KernelLauncher {
         throw new IllegalArgumentException("tensor " + t + " is not on this CUDA device");
     }
 
-    /** A grid for a grid-stride loop over n items: enough blocks to fill the device, at most 8 per SM. */
-    Dim3 grid(long n) {
-        return Dim3.of((int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, 8L * sms)));
+    /**
+     * A grid for a grid-stride loop of {@code kernel} over n items with {@link #THREADS}-thread blocks: one
+     * item per thread when that needs fewer blocks than the device holds at once, else exactly as
+     * many blocks as are resident at once on all SMs (from the kernel's occupancy), so every block
+     * runs in the first and only wave: a grid one wave plus a remainder long would leave most SMs
+     * idle while a few blocks finish the equal shares of the remainder.
+     */
+    Dim3 grid(String kernel, long n) {
+        long resident = (long) api.residentBlocks(kernel, THREADS, 0) * sms;
+        return Dim3.of((int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, resident)));
     }
 
     static Dim3 block() {

@@ -2,7 +2,6 @@ package diffir.kernels;
 
 import diffir.kernels.ffm.CuBlas;
 import diffir.kernels.ffm.CuDnn;
-import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -14,9 +13,12 @@ import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,7 +39,6 @@ import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuInit;
-import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
@@ -48,6 +49,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
@@ -57,6 +59,11 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
  * modules with a cache of kernel handles, and pinned staging buffers for transfers. Every call's result
  * is checked and a failure names the call. With {@code -Ddiffir.cuda.sync=true} each launch is followed
  * by a stream synchronisation, so an asynchronous fault names the kernel that caused it.
+ *
+ * <p>Kernel launches, the hottest host path (thousands per model step), call {@code cuLaunchKernel}
+ * through an FFM downcall with the parameters marshalled into one reused native buffer: JCuda's
+ * launch, which wraps every parameter in objects and walks them in JNI, cost about 5.5 us per
+ * launch on the development machine (a stand-in libcuda, JIT-compiled), the FFM path well under 1 us.
  */
 public final class CudaDriver implements DeviceApi {
     private static final int STAGE_FLOATS = 2 << 20; // 8 MiB per staging buffer
@@ -68,8 +75,10 @@ public final class CudaDriver implements DeviceApi {
     private final Stream stream = new Stream();
     private final List<CUmodule> modules = new ArrayList<>();
     private final List<String> moduleNames = new ArrayList<>();
-    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Map<String, Function> functions = new HashMap<>();
     private final Map<CUfunction, Integer> sharedLimit = new HashMap<>();
+    private final Map<String, Integer> occupancy = new HashMap<>();
+    private final Launcher launcher;
     private final List<HostBuffer> staging = new ArrayList<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> Boolean.FALSE);
     private final String name;
@@ -79,6 +88,7 @@ public final class CudaDriver implements DeviceApi {
     private final Dnn dnn;
     private final String blasNote, dnnNote;
     private int nextStage;
+    private long stagingWaits;
 
     /** A raw device address as JCuda's pointer type (JCuda adds a Pointer's byte offset to its base). */
     static final class DevPtr extends CUdeviceptr {
@@ -97,6 +107,13 @@ public final class CudaDriver implements DeviceApi {
 
     /** Page-locked host memory from cuMemAllocHost, with its address for FFM copies. */
     static final class HostPtr extends Pointer {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** A kernel handle, exposing its address for the FFM launch. */
+    static final class Function extends CUfunction {
         long address() {
             return getNativePointer();
         }
@@ -175,6 +192,7 @@ public final class CudaDriver implements DeviceApi {
             moduleNames.add(e.getKey());
         }
         staging.add(newStagingBuffer());
+        launcher = new Launcher(stream.address());
         String[] why = new String[1];
         Blas b = null;
         try {
@@ -276,6 +294,7 @@ public final class CudaDriver implements DeviceApi {
         }
         HostBuffer b = staging.get(nextStage);
         nextStage = (nextStage + 1) % staging.size();
+        stagingWaits++;
         check(cuEventSynchronize(b.done()), "cuEventSynchronize(staging)");
         return b;
     }
@@ -329,12 +348,12 @@ public final class CudaDriver implements DeviceApi {
         return function(kernel, false) != null;
     }
 
-    private CUfunction function(String kernel, boolean required) {
-        CUfunction f = functions.get(kernel);
+    private Function function(String kernel, boolean required) {
+        Function f = functions.get(kernel);
         if (f != null) return f;
         makeCurrent();
         for (CUmodule m : modules) {
-            CUfunction candidate = new CUfunction();
+            Function candidate = new Function();
             int rc = cuModuleGetFunction(candidate, m, kernel);
             if (rc == CUresult.CUDA_SUCCESS) {
                 functions.put(kernel, candidate);
@@ -349,7 +368,7 @@ public final class CudaDriver implements DeviceApi {
     @Override
     public synchronized void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, Object... args) {
         makeCurrent();
-        CUfunction f = function(kernel, true);
+        Function f = function(kernel, true);
         if (grid.y() > 65535 || grid.z() > 65535)
             throw new IllegalArgumentException("kernel " + kernel + ": grid " + grid + " exceeds 65535 in y or z");
         if ((long) block.x() * block.y() * block.z() > 1024)
@@ -359,22 +378,85 @@ public final class CudaDriver implements DeviceApi {
                     "cuFuncSetAttribute(" + kernel + ", dynamic shared " + sharedBytes + ")");
             sharedLimit.put(f, sharedBytes);
         }
-        NativePointerObject[] params = new NativePointerObject[args.length];
-        for (int i = 0; i < args.length; i++) params[i] = param(kernel, i, args[i]);
-        int rc = cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, stream,
-                Pointer.to(params), null);
+        int rc = launcher.launch(kernel, f.address(), grid, block, sharedBytes, args);
         check(rc, "cuLaunchKernel(" + kernel + ", grid " + grid + ", block " + block + ", shared " + sharedBytes + ")");
         if (SYNC_EACH_LAUNCH) check(cuStreamSynchronize(stream), "kernel " + kernel + " (grid " + grid + ", block " + block + ")");
     }
 
-    private static Pointer param(String kernel, int i, Object a) {
-        if (a instanceof Ptr p) return Pointer.to(new long[]{p.address()});
-        if (a instanceof Integer v) return Pointer.to(new int[]{v});
-        if (a instanceof Float v) return Pointer.to(new float[]{v});
-        if (a instanceof Long v) return Pointer.to(new long[]{v});
-        if (a instanceof int[] s) return Pointer.to(s);
-        throw new IllegalArgumentException("kernel " + kernel + ": argument " + i + " of type "
-                + (a == null ? "null" : a.getClass().getSimpleName()) + " is not a Ptr, Integer, Long, Float or int[]");
+    @Override
+    public synchronized int residentBlocks(String kernel, int blockThreads, int sharedBytes) {
+        String key = kernel + '/' + blockThreads + '/' + sharedBytes;
+        Integer known = occupancy.get(key);
+        if (known != null) return known;
+        makeCurrent();
+        int[] n = new int[1];
+        check(cuOccupancyMaxActiveBlocksPerMultiprocessor(n, function(kernel, true), blockThreads, sharedBytes),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ", " + blockThreads + " threads)");
+        int blocks = Math.max(1, n[0]);
+        occupancy.put(key, blocks);
+        return blocks;
+    }
+
+    @Override
+    public synchronized long hostWaits() {
+        return stagingWaits;
+    }
+
+    /**
+     * cuLaunchKernel through FFM. Each argument is written into an 8-byte-aligned slot of one native
+     * buffer (a struct argument takes as many slots as it needs) and the kernelParams array points at
+     * the slots; the driver copies the values during the call, so the buffer is reused at once (the
+     * caller holds the driver's lock).
+     */
+    private static final class Launcher {
+        private static final int MAX_ARGS = 64, VALUE_BYTES = 4096;
+        private final MethodHandle cuLaunchKernel;
+        private final MemorySegment values, pointers, stream;
+
+        Launcher(long stream) {
+            MemorySegment symbol = SymbolLookup.libraryLookup("libcuda.so.1", Arena.global()).find("cuLaunchKernel")
+                    .orElseThrow(() -> new CudaException("libcuda.so.1 has no cuLaunchKernel"));
+            cuLaunchKernel = Linker.nativeLinker().downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    ValueLayout.ADDRESS));
+            Arena arena = Arena.ofShared();
+            values = arena.allocate(VALUE_BYTES, 16);
+            pointers = arena.allocate(8L * MAX_ARGS, 8);
+            this.stream = MemorySegment.ofAddress(stream);
+        }
+
+        int launch(String kernel, long function, Dim3 grid, Dim3 block, int sharedBytes, Object[] args) {
+            if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + kernel + ": more than " + MAX_ARGS + " arguments");
+            long at = 0;
+            for (int i = 0; i < args.length; i++) {
+                Object a = args[i];
+                long size = a instanceof int[] s ? 4L * s.length : 8;
+                if (at + size > VALUE_BYTES) throw new IllegalArgumentException("kernel " + kernel + ": arguments exceed " + VALUE_BYTES + " bytes");
+                if (a instanceof Ptr p) {
+                    values.set(ValueLayout.JAVA_LONG, at, p.address());
+                } else if (a instanceof Integer v) {
+                    values.set(ValueLayout.JAVA_INT, at, v);
+                } else if (a instanceof Float v) {
+                    values.set(ValueLayout.JAVA_FLOAT, at, v);
+                } else if (a instanceof Long v) {
+                    values.set(ValueLayout.JAVA_LONG, at, v);
+                } else if (a instanceof int[] s) {
+                    MemorySegment.copy(s, 0, values, ValueLayout.JAVA_INT, at, s.length);
+                } else {
+                    throw new IllegalArgumentException("kernel " + kernel + ": argument " + i + " of type "
+                            + (a == null ? "null" : a.getClass().getSimpleName()) + " is not a Ptr, Integer, Long, Float or int[]");
+                }
+                pointers.setAtIndex(ValueLayout.JAVA_LONG, i, values.address() + at);
+                at += (size + 7) & ~7L;
+            }
+            try {
+                return (int) cuLaunchKernel.invokeExact(MemorySegment.ofAddress(function), grid.x(), grid.y(), grid.z(),
+                        block.x(), block.y(), block.z(), sharedBytes, stream, pointers, MemorySegment.NULL);
+            } catch (Throwable t) {
+                throw new CudaException("cuLaunchKernel(" + kernel + ") could not be called: " + t, t);
+            }
+        }
     }
 
     @Override

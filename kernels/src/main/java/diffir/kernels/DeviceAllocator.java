@@ -19,7 +19,7 @@ final class DeviceAllocator {
     private final DeviceApi api;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
     private final ConcurrentLinkedQueue<long[]> released = new ConcurrentLinkedQueue<>();
-    private long bytesInUse, bytesCached, peakInUse, deviceAllocations;
+    private long bytesInUse, bytesCached, peakInUse, deviceAllocations, hostSyncs;
 
     DeviceAllocator(DeviceApi api) {
         this.api = api;
@@ -54,6 +54,7 @@ final class DeviceAllocator {
     synchronized void emptyCache() {
         drainReleased();
         if (bytesCached == 0) return;
+        hostSyncs++;
         api.synchronize();
         for (ArrayDeque<Long> list : free.values())
             for (Long a : list) api.free(a);
@@ -65,6 +66,27 @@ final class DeviceAllocator {
         drainReleased();
         return String.format("%.1f MiB in use (peak %.1f), %.1f MiB cached, %d device allocations",
                 bytesInUse / 1048576.0, peakInUse / 1048576.0, bytesCached / 1048576.0, deviceAllocations);
+    }
+
+    /** Times the allocator waited for the device (emptying its cache). */
+    synchronized long hostSyncs() {
+        return hostSyncs;
+    }
+
+    /** Blocks taken from the device (cuMemAlloc) so far: none in a steady state. */
+    synchronized long deviceAllocations() {
+        return deviceAllocations;
+    }
+
+    /** The most bytes live tensors held at once since the last {@link #resetPeak}. */
+    synchronized long peakBytes() {
+        drainReleased();
+        return peakInUse;
+    }
+
+    synchronized void resetPeak() {
+        drainReleased();
+        peakInUse = bytesInUse;
     }
 
     synchronized long bytesInUse() {

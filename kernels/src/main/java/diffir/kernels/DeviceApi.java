@@ -46,6 +46,21 @@ public interface DeviceApi {
     /** Waits until all queued work is done; reports asynchronous kernel faults. */
     void synchronize();
 
+    /**
+     * How many blocks of {@code kernel} with {@code blockThreads} threads and {@code sharedBytes} of dynamic
+     * shared memory fit on one multiprocessor at once (grid-stride kernels size their grid to exactly
+     * the resident capacity, so no block waits for a second wave). The default guesses from the
+     * thread count alone.
+     */
+    default int residentBlocks(String kernel, int blockThreads, int sharedBytes) {
+        return Math.max(1, 2048 / Math.max(1, blockThreads));
+    }
+
+    /** Host waits inside the device layer other than downloads and synchronize (e.g. for a staging buffer). */
+    default long hostWaits() {
+        return 0;
+    }
+
     /** cuBLAS on this device's stream, or null when the library is absent. */
     Blas blas();
 

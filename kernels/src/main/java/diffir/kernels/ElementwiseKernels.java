@@ -26,11 +26,28 @@ final class ElementwiseKernels {
         long from = b.ptr(src) + 4 * srcOffset, to = b.ptr(dst) + 4 * dstOffset;
         if (s.contiguous()) {
             b.api().copy(to, from, 4 * n);
+        } else if (s.rowsOf4(to)) {
+            // A float4 of the destination per thread: pixel (un)shuffles, concatenations, broadcasts.
+            long items = n / 4;
+            b.launch("copy_rows4", b.grid("copy_rows4", items), CudaBackend.block(), 0, new Ptr(from), new Ptr(to),
+                    s.packRows("copyStrided"), Math.toIntExact(items), s.rowLength() / 4, Math.toIntExact(s.s0[s.rank() - 1]),
+                    s.rowsOf4Aligned0(from) ? 1 : 0);
         } else {
-            b.launch("copy_strided", b.grid(n), CudaBackend.block(), 0, new Ptr(from), new Ptr(to), s.pack("copyStrided"));
+            b.launch("copy_strided", b.grid("copy_strided", n), CudaBackend.block(), 0, new Ptr(from), new Ptr(to), s.pack("copyStrided"));
         }
         Reference.reachabilityFence(src);
         Reference.reachabilityFence(dst);
+    }
+
+    /**
+     * True when an operand with these (collapsed) strides can be read by binary_rows4: broadcast along
+     * the last axis (stride 0), or contiguous along it with 16-byte aligned row starts.
+     */
+    private static boolean operandOf4(long[] strides, int last, long address) {
+        if (strides[last] == 0) return true;
+        if (strides[last] != 1 || address % 16 != 0) return false;
+        for (int i = 0; i < last; i++) if (strides[i] % 4 != 0) return false;
+        return true;
     }
 
     /** Fails clearly when a strided walk would leave the tensor (a kernel would fault or corrupt memory). */
@@ -54,21 +71,31 @@ final class ElementwiseKernels {
         long n = out.numel();
         if (n == 0) return;
         if (Shapes.same(a.shape(), shape) && Shapes.same(c.shape(), shape)) {
-            b.launch("binary_same", b.grid((n + 3) / 4), CudaBackend.block(), 0, op.ordinal(), a, c, out, (int) n);
+            b.launch("binary_same", b.grid("binary_same", (n + 7) / 8), CudaBackend.block(), 0, op.ordinal(), a, c, out, (int) n);
             return;
         }
         Strides s = Strides.collapse(shape, Shapes.broadcastStrides(a.shape(), shape), Shapes.broadcastStrides(c.shape(), shape));
-        b.launch("binary_strided", b.grid(n), CudaBackend.block(), 0, op.ordinal(), a, c, out, s.pack(op.toString()));
+        int last = s.rank() - 1;
+        long pa = b.ptr(a), pc = b.ptr(c);
+        boolean rows4 = s.rowLength() % 4 == 0 && b.ptr(out) % 16 == 0 && operandOf4(s.s0, last, pa) && operandOf4(s.s1, last, pc);
+        if (rows4) {
+            // Bias adds, per-channel scales: a float4 of out per thread, broadcast operands read once per row.
+            long items = n / 4;
+            b.launch("binary_rows4", b.grid("binary_rows4", items), CudaBackend.block(), 0, op.ordinal(), a, c, out,
+                    s.packRows(op.toString()), Math.toIntExact(items), s.rowLength() / 4, (int) s.s0[last], (int) s.s1[last]);
+            return;
+        }
+        b.launch("binary_strided", b.grid("binary_strided", n), CudaBackend.block(), 0, op.ordinal(), a, c, out, s.pack(op.toString()));
     }
 
     static void scalar(CudaBackend b, ScalarOp op, Tensor a, float s, Tensor out) {
         int n = sameSize(op.toString(), a, out);
-        if (n > 0) b.launch("scalar_op", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), a, s, out, n);
+        if (n > 0) b.launch("scalar_op", b.grid("scalar_op", (n + 7L) / 8), CudaBackend.block(), 0, op.ordinal(), a, s, out, n);
     }
 
     static void unary(CudaBackend b, UnaryOp op, Tensor a, float param, Tensor out) {
         int n = sameSize(op.toString(), a, out);
-        if (n > 0) b.launch("unary_op", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), a, param, out, n);
+        if (n > 0) b.launch("unary_op", b.grid("unary_op", (n + 7L) / 8), CudaBackend.block(), 0, op.ordinal(), a, param, out, n);
     }
 
     static void unaryBackward(CudaBackend b, UnaryOp op, Tensor x, Tensor y, Tensor gy, float param, Tensor gx) {
@@ -76,7 +103,7 @@ final class ElementwiseKernels {
         int n = sameSize(what, x, gx);
         sameSize(what, y, gx);
         sameSize(what, gy, gx);
-        if (n > 0) b.launch("unary_backward", b.grid((n + 3L) / 4), CudaBackend.block(), 0, op.ordinal(), x, y, gy, param, gx, n);
+        if (n > 0) b.launch("unary_backward", b.grid("unary_backward", (n + 7L) / 8), CudaBackend.block(), 0, op.ordinal(), x, y, gy, param, gx, n);
     }
 
     /** PyTorch's Adam/AdamW step, with the constants as {@link AdamParams} computes them for every backend. */
@@ -88,7 +115,7 @@ final class ElementwiseKernels {
         int n = Math.toIntExact(param.numel());
         if (n == 0) return;
         float coupledDecay = p.decoupled() ? 0f : p.weightDecay();
-        b.launch("adam_step", b.grid((n + 3L) / 4), CudaBackend.block(), 0, param, grad, m, v, n,
+        b.launch("adam_step", b.grid("adam_step", (n + 3L) / 4), CudaBackend.block(), 0, param, grad, m, v, n,
                 p.beta1(), p.beta2(), p.oneMinusBeta1(), p.oneMinusBeta2(), p.eps(), coupledDecay, p.decoupledDecay(),
                 p.biasCorrection2Sqrt(), p.stepSize());
     }

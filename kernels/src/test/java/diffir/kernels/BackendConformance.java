@@ -157,6 +157,21 @@ abstract class BackendConformance {
     }
 
     @Test
+    void stridedCopiesInRowsOfFour() {
+        // Destination rows whose length is a multiple of 4 take copy_rows4 (float4 stores); the sources
+        // below are read with a float4 (aligned contiguous rows), a stride of 2, a stride of 0, or
+        // contiguous but unaligned rows (scalar loads).
+        checkOp("pixelUnshuffle, rows of 4", in -> Ops.pixelUnshuffle(in[0], 2), randn(2, 3, 6, 24));
+        checkOp("pixelShuffle, rows of 4", in -> Ops.pixelShuffle(in[0], 2), randn(2, 12, 3, 4));
+        checkOp("upsampleNearest, rows of 4", in -> Ops.upsampleNearest(in[0], 2), randn(2, 3, 5, 6));
+        checkOp("expand, rows of 4", in -> Ops.expand(in[0], 2, 3, 5, 8), randn(3, 1, 8));
+        checkOp("narrow axis 3, unaligned rows of 4", in -> Ops.narrow(in[0], 3, 1, 4), randn(3, 8, 5, 7));
+        checkOp("narrow axis 3, aligned rows of 8", in -> Ops.narrow(in[0], 3, 4, 8), randn(3, 2, 5, 16));
+        checkOp("concat axis 1, rows of 4", in -> Ops.concat(1, in[0], in[1]), randn(2, 3, 8), randn(2, 5, 8));
+        checkOp("permute to rows of 4", in -> Ops.permute(in[0], 0, 2, 1), randn(2, 12, 8));
+    }
+
+    @Test
     void copyStridedRejectsWalksOutsideTheTensor() {
         Tensor src = gpu(randn(10)), dst = Tensor.empty(gpu(), 10);
         var e = assertThrows(IllegalArgumentException.class,
@@ -215,6 +230,29 @@ abstract class BackendConformance {
                 checkOp(op + " " + Shapes.str(c[0]) + " with " + Shapes.str(c[1]), in -> binaryOp(op, in[0], in[1]), a, b);
             }
         }
+    }
+
+    @Test
+    void binaryOpsBroadcastingInRowsOfFour() {
+        // Rows whose length is a multiple of 4 take binary_rows4: per-channel scales and biases,
+        // a row vector over a matrix, broadcasts on either side.
+        int[][][] cases = {{{2, 6, 8, 8}, {2, 6, 1, 1}}, {{3, 8}, {8}}, {{2, 4, 12}, {2, 1, 12}}, {{4, 16}, {4, 1}},
+                {{1, 5, 1, 1}, {3, 5, 4, 4}}, {{3, 1, 4}, {3, 7, 4}}};
+        for (BinaryOp op : BinaryOp.values()) {
+            for (int[][] c : cases) {
+                Tensor a = randn(c[0]), b = op == BinaryOp.DIV ? rand(0.5f, 2f, c[1]) : randn(c[1]);
+                checkOp(op + " " + Shapes.str(c[0]) + " with " + Shapes.str(c[1]), in -> binaryOp(op, in[0], in[1]), a, b);
+            }
+        }
+        // An unaligned contiguous operand must not be read with float4; an unaligned broadcast one may.
+        Tensor a = gpu(randn(1 + 4 * 64)).narrowView(1, 4 * 64).reshapeView(4, 64);
+        Tensor k = gpu(randn(5)).narrowView(1, 4).reshapeView(4, 1);
+        Tensor out = Tensor.empty(gpu(), 4, 64);
+        backend().binary(BinaryOp.MUL, a, k, out);
+        close(out, Ops.mul(a.to(Device.CPU), k.to(Device.CPU)), FWD, "MUL of an unaligned view by a column");
+        Tensor al = gpu(randn(4 * 64)).reshapeView(4, 64);
+        backend().binary(BinaryOp.SUB, k, al, out);
+        close(out, Ops.sub(k.to(Device.CPU), al.to(Device.CPU)), FWD, "SUB of a column and an aligned matrix");
     }
 
     @Test

@@ -34,6 +34,15 @@ public interface Backend {
     /** Waits until all queued kernels have finished. */
     void synchronize();
 
+    /**
+     * How many times the host has waited for this device so far (downloads, synchronisations, memory
+     * management that must wait), for checks that a computation runs without host synchronisation.
+     * Always 0 on backends whose work runs on the calling thread.
+     */
+    default long hostSyncs() {
+        return 0;
+    }
+
     // ---------------------------------------------------------------- data movement
 
     void fill(Tensor out, float value);
