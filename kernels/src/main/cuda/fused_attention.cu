@@ -17,6 +17,13 @@
 // a 4x4 micro-tile with rows ty + R*a (a < 4): strided rows keep a warp's shared reads on few
 // addresses (broadcast) and its 16-byte reads conflict-free (see AT_SROW). The glue picks R so that
 // ceil(c / T) tiles cover c with the least padding (c = 48: R = 12, one 48-row tile, no waste).
+//
+// Kernels come in two builds: R fixed at compile time (the _r4, _r8, _r12, _r16 kernels, float4
+// only: every DIRformer level has c = 48 per head, the small configs 16) and R from blockDim (any c).
+// With R fixed, every staging loop has a known trip count, and each thread issues all its loads of
+// a stage into registers before its first shared-memory store: one memory round trip per stage. The
+// first H100 check measured the runtime-R loops at 21% of the byte floor: each trip of a loop whose
+// count the compiler does not know waited for its own load before the next was issued.
 #include "fused_common.cuh"
 
 // Pixels per stage of the Gram: 64 puts 2 x 12 KB of loads in flight per block at c = 48 (with 32,
@@ -58,7 +65,7 @@ __device__ __forceinline__ float4 at_load_row4(const float* row, bool rowValid, 
 // backward computes Q K^T and gy V^T in one launch). Operand rows for bh start at
 // base + n*nStride + h*c*HW, row stride HW. Writes part[z][chunk][E], E = c*c (+ 2c with norms):
 // [i*c + j] = sum over the chunk of X_i . Y_j, then (withNorms) the squared row norms of X, of Y.
-template <bool VEC>
+template <int RC, bool VEC>
 __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const float* __restrict__ Y0,
                                           long long xNS0, long long yNS0, const float* __restrict__ X1,
                                           const float* __restrict__ Y1, long long xNS1, long long yNS1,
@@ -68,7 +75,7 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
     FUSED_SHARED(float, Ys, [AT_TMAX][AT_SROW]);
     FUSED_SHARED(float, nrm, [2 * AT_TMAX]);
 
-    const int R = blockDim.x, T = 4 * R, nthr = R * R;
+    const int R = RC > 0 ? RC : blockDim.x, T = 4 * R, nthr = R * R;
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * R + tx;
     const int ti = blockIdx.x / tiles, tj = blockIdx.x % tiles;
     const int chunk = blockIdx.y, nChunks = gridDim.y;
@@ -95,10 +102,29 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
     for (int p0 = pStart; p0 < pEnd; p0 += AT_BK) {
         // Stage T rows x AT_BK pixels of X and of Y: AT_BK/4 float4 per row; consecutive threads
         // take consecutive float4 of a row (coalesced 256-byte row segments).
-        for (int g = tid; g < T * (AT_BK / 4); g += nthr) {
-            const int r = g / (AT_BK / 4), q = g % (AT_BK / 4), p = p0 + 4 * q;
-            fused_store4(&Xs[r][4 * q], at_load_row4<VEC>(Xb + (size_t) r * HW, r < rowsX, p, pEnd));
-            fused_store4(&Ys[r][4 * q], at_load_row4<VEC>(Yb + (size_t) r * HW, r < rowsY, p, pEnd));
+        if constexpr (RC > 0) {
+            constexpr int ITEMS = 4 * RC * (AT_BK / 4), LPT = (ITEMS + RC * RC - 1) / (RC * RC);
+            float4 vx[LPT], vy[LPT];
+#pragma unroll
+            for (int k = 0; k < LPT; k++) {  // every load in flight before the first store
+                const int g = tid + k * RC * RC, r = g / (AT_BK / 4), p = p0 + 4 * (g % (AT_BK / 4));
+                vx[k] = at_load_row4<VEC>(Xb + (size_t) r * HW, g < ITEMS && r < rowsX, p, pEnd);
+                vy[k] = at_load_row4<VEC>(Yb + (size_t) r * HW, g < ITEMS && r < rowsY, p, pEnd);
+            }
+#pragma unroll
+            for (int k = 0; k < LPT; k++) {
+                const int g = tid + k * RC * RC, r = g / (AT_BK / 4), q = g % (AT_BK / 4);
+                if (g < ITEMS) {
+                    fused_store4(&Xs[r][4 * q], vx[k]);
+                    fused_store4(&Ys[r][4 * q], vy[k]);
+                }
+            }
+        } else {
+            for (int g = tid; g < T * (AT_BK / 4); g += nthr) {
+                const int r = g / (AT_BK / 4), q = g % (AT_BK / 4), p = p0 + 4 * q;
+                fused_store4(&Xs[r][4 * q], at_load_row4<VEC>(Xb + (size_t) r * HW, r < rowsX, p, pEnd));
+                fused_store4(&Ys[r][4 * q], at_load_row4<VEC>(Yb + (size_t) r * HW, r < rowsY, p, pEnd));
+            }
         }
         __syncthreads();
         for (int e = tid; e < 2 * T; e += nthr) {
@@ -150,16 +176,30 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
     }
 }
 
-#define ATTN_GRAM(NAME, VEC)                                                                               \
+#define ATTN_GRAM(NAME, RC, VEC)                                                                           \
     extern "C" __global__ void __launch_bounds__(256)                                                      \
     NAME(const float* X0, const float* Y0, long long xNS0, long long yNS0, const float* X1, const float* Y1, \
          long long xNS1, long long yNS1, float* part, int c, int heads, int NH, int HW, int tiles, int chunkLen, \
          int withNorms) {                                                                                  \
-        attn_gram<VEC>(X0, Y0, xNS0, yNS0, X1, Y1, xNS1, yNS1, part, c, heads, NH, HW, tiles, chunkLen,   \
-                       withNorms);                                                                        \
+        attn_gram<RC, VEC>(X0, Y0, xNS0, yNS0, X1, Y1, xNS1, yNS1, part, c, heads, NH, HW, tiles, chunkLen, \
+                           withNorms);                                                                    \
     }
-ATTN_GRAM(fused_attn_gram_v4, true)
-ATTN_GRAM(fused_attn_gram_v1, false)
+ATTN_GRAM(fused_attn_gram_v4, 0, true)
+ATTN_GRAM(fused_attn_gram_v1, 0, false)
+
+// R fixed: a register cap that leaves room for the staged loads of one stage without spilling
+// (R = 12: 3 blocks of 144 threads per SM; R = 16: 2 of 256; R = 8: 6 of 64).
+#define ATTN_GRAM_FIXED(RC, MIN_BLOCKS)                                                                  \
+    extern "C" __global__ void __launch_bounds__(RC * RC, MIN_BLOCKS)                                    \
+    fused_attn_gram_r##RC(const float* X0, const float* Y0, long long xNS0, long long yNS0, const float* X1, \
+                          const float* Y1, long long xNS1, long long yNS1, float* part, int c, int heads, int NH, \
+                          int HW, int tiles, int chunkLen, int withNorms) {                               \
+        attn_gram<RC, true>(X0, Y0, xNS0, yNS0, X1, Y1, xNS1, yNS1, part, c, heads, NH, HW, tiles, chunkLen, \
+                            withNorms);                                                                  \
+    }
+ATTN_GRAM_FIXED(8, 6)
+ATTN_GRAM_FIXED(12, 3)
+ATTN_GRAM_FIXED(16, 2)
 
 // part[row][chunk][E] -> out[row][E], summing chunks in a fixed order. Block (32, 8): lanes take
 // consecutive e (coalesced), the 8 rows of threads split the chunks. Grid (ceil(E/32), rows).
@@ -347,6 +387,141 @@ ATTN_APPLY(fused_attn_apply_v4, true, false, 3)
 ATTN_APPLY(fused_attn_apply_v1, false, false, 3)
 ATTN_APPLY(fused_attn_apply_pair_v4, true, true, 3)
 ATTN_APPLY(fused_attn_apply_pair_v1, false, true, 3)
+
+// The apply with R = RC fixed, for c <= T = 4 RC with c % 4 == 0, HW % 4 == 0 and every operand
+// 16-byte aligned (the glue checks): one row tile (gridDim.y == 1) and one channel stage, shared
+// tiles sized for exactly T channels, and every thread's loads of M (L2) and Y (DRAM) in flight
+// before its first shared store. Same arithmetic, summation order and epilogue as attn_apply.
+template <int RC, bool PAIR>
+__device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, const float* __restrict__ Y0,
+                                                 long long yNS0, const float* __restrict__ d0,
+                                                 const float* __restrict__ X0, long long xNS0, float* __restrict__ O0,
+                                                 long long oNS0, const float* __restrict__ M1,
+                                                 const float* __restrict__ Y1, long long yNS1,
+                                                 const float* __restrict__ d1, const float* __restrict__ X1,
+                                                 long long xNS1, float* __restrict__ O1, long long oNS1, int c,
+                                                 int heads, int HW) {
+    constexpr int NP = PAIR ? 2 : 1, T = 4 * RC, NTHR = 16 * RC;
+    constexpr int MROW = T + 4;  // MROW / 4 = RC + 1 is odd for even RC: rows in distinct bank groups
+    constexpr int MITEMS = T * (T / 4), MLPT = (MITEMS + NTHR - 1) / NTHR;
+    constexpr int YITEMS = T * (AT_PT / 4), YLPT = (YITEMS + NTHR - 1) / NTHR;
+    FUSED_SHARED(float, Ms, [NP][T][MROW]);
+    FUSED_SHARED(float, Ys, [NP][T][AT_PROW]);
+
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
+    const int bh = blockIdx.z, n = bh / heads, h = bh % heads;
+    const int p0 = blockIdx.x * AT_PT;
+    const size_t headOff = (size_t) h * c * HW;
+    const float* Mb[NP];
+    const float* Yb[NP];
+    Mb[0] = M0 + (size_t) bh * c * c;
+    Yb[0] = Y0 + n * yNS0 + headOff;
+    if (PAIR) {
+        Mb[NP - 1] = M1 + (size_t) bh * c * c;
+        Yb[NP - 1] = Y1 + n * yNS1 + headOff;
+    }
+
+    // Stage M (c x c, as float4 along j) and Y (c rows x AT_PT pixels); rows and columns past c read 0.
+    const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    float4 mv[NP][MLPT], yv[NP][YLPT];
+#pragma unroll
+    for (int k = 0; k < MLPT; k++) {
+        const int e = tid + k * NTHR, r = e / (T / 4), q = e % (T / 4);
+        const bool ok = e < MITEMS && r < c && 4 * q < c;
+#pragma unroll
+        for (int s = 0; s < NP; s++) mv[s][k] = ok ? fused_load4(Mb[s] + (size_t) r * c + 4 * q) : zero;
+    }
+#pragma unroll
+    for (int k = 0; k < YLPT; k++) {
+        const int e = tid + k * NTHR, r = e / (AT_PT / 4), p = p0 + 4 * (e % (AT_PT / 4));
+        const bool ok = e < YITEMS && r < c && p < HW;
+#pragma unroll
+        for (int s = 0; s < NP; s++) yv[s][k] = ok ? fused_load4(Yb[s] + (size_t) r * HW + p) : zero;
+    }
+#pragma unroll
+    for (int k = 0; k < MLPT; k++) {
+        const int e = tid + k * NTHR;
+        if (e < MITEMS) {
+#pragma unroll
+            for (int s = 0; s < NP; s++) fused_store4(&Ms[s][e / (T / 4)][4 * (e % (T / 4))], mv[s][k]);
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < YLPT; k++) {
+        const int e = tid + k * NTHR;
+        if (e < YITEMS) {
+#pragma unroll
+            for (int s = 0; s < NP; s++) fused_store4(&Ys[s][e / (AT_PT / 4)][4 * (e % (AT_PT / 4))], yv[s][k]);
+        }
+    }
+    __syncthreads();
+
+    float acc[NP][4][4];
+#pragma unroll
+    for (int s = 0; s < NP; s++)
+#pragma unroll
+        for (int a = 0; a < 4; a++)
+#pragma unroll
+            for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+#pragma unroll 4
+        for (int jj = 0; jj < c; jj += 4) {
+            float m[4][4];
+#pragma unroll
+            for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + RC * a][jj]), m[a]);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                float y[4];
+                at_unpack(fused_load4(&Ys[s][jj + k][4 * tx]), y);
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
+            }
+        }
+    }
+
+    const int p = p0 + 4 * tx;
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+        const float* d = s == 0 ? d0 : d1;
+        const float* X = s == 0 ? X0 : X1;
+        float* O = s == 0 ? O0 : O1;
+        const long long xNS = s == 0 ? xNS0 : xNS1, oNS = s == 0 ? oNS0 : oNS1;
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            const int i = ty + RC * a;
+            if (i >= c || p >= HW) continue;
+            float v[4] = {acc[s][a][0], acc[s][a][1], acc[s][a][2], acc[s][a][3]};
+            if (d != nullptr) {
+                const float di = d[(size_t) bh * c + i];
+                float xv[4];
+                at_unpack(fused_load4(X + n * xNS + headOff + (size_t) i * HW + p), xv);
+#pragma unroll
+                for (int q = 0; q < 4; q++) v[q] += di * xv[q];
+            }
+            fused_store4(O + n * oNS + headOff + (size_t) i * HW + p, make_float4(v[0], v[1], v[2], v[3]));
+        }
+    }
+}
+
+#define ATTN_APPLY_FIXED(NAME, RC, PAIR, MIN_BLOCKS)                                                       \
+    extern "C" __global__ void __launch_bounds__(16 * RC, MIN_BLOCKS)                                      \
+    NAME(const float* M0, const float* Y0, long long yNS0, const float* d0, const float* X0, long long xNS0,  \
+         float* O0, long long oNS0, const float* M1, const float* Y1, long long yNS1, const float* d1,      \
+         const float* X1, long long xNS1, float* O1, long long oNS1, int c, int heads, int HW) {           \
+        attn_apply_fixed<RC, PAIR>(M0, Y0, yNS0, d0, X0, xNS0, O0, oNS0, M1, Y1, yNS1, d1, X1, xNS1, O1, oNS1, \
+                                   c, heads, HW);                                                          \
+    }
+ATTN_APPLY_FIXED(fused_attn_apply_r4, 4, false, 12)
+ATTN_APPLY_FIXED(fused_attn_apply_r8, 8, false, 6)
+ATTN_APPLY_FIXED(fused_attn_apply_r12, 12, false, 4)
+ATTN_APPLY_FIXED(fused_attn_apply_r16, 16, false, 3)
+// Two products: 64-row tiles of both would exceed 48 KB of static shared memory, so no R = 16.
+ATTN_APPLY_FIXED(fused_attn_apply_pair_r4, 4, true, 12)
+ATTN_APPLY_FIXED(fused_attn_apply_pair_r8, 8, true, 6)
+ATTN_APPLY_FIXED(fused_attn_apply_pair_r12, 12, true, 3)
 
 // ------------------------------------------------------------------------------ backward: c x c part
 //

@@ -31,6 +31,36 @@ __device__ __forceinline__ float fused_warp_sum(float v) {
     return v;
 }
 
+// Sums each of V values (V a multiple of 32) over the 32 lanes of a warp; lane l ends up with the
+// totals of values [l*V/32, (l+1)*V/32) in v[0 .. V/32). At each of 5 steps a lane keeps one half
+// of its values, sends the other half to lane ^ m and adds what it receives: V - V/32 shuffles in
+// all, against 5V for V separate warp sums. The lane index is threadIdx.x & 31 (1-D blocks). All
+// 32 lanes must call it. The order of the additions is fixed, so results are reproducible.
+// One step of fused_warp_transpose_sum: lanes exchange halves of their first LEN values across lane
+// bit M (a template, so every array index is a compile-time constant and v stays in registers).
+template <int V, int LEN, int M>
+__device__ __forceinline__ void fused_transpose_sum_step(float (&v)[V], int lane) {
+    constexpr int HALF = LEN / 2;
+    const bool upper = (lane & M) != 0;
+#pragma unroll
+    for (int i = 0; i < HALF; i++) {
+        const float send = upper ? v[i] : v[i + HALF];
+        const float keep = upper ? v[i + HALF] : v[i];
+        v[i] = keep + __shfl_xor_sync(FUSED_FULL_MASK, send, M);
+    }
+}
+
+template <int V>
+__device__ __forceinline__ void fused_warp_transpose_sum(float (&v)[V]) {
+    static_assert(V % 32 == 0 && V >= 32, "fused_warp_transpose_sum needs a multiple of 32 values");
+    const int lane = threadIdx.x & 31;
+    fused_transpose_sum_step<V, V, 16>(v, lane);
+    fused_transpose_sum_step<V, V / 2, 8>(v, lane);
+    fused_transpose_sum_step<V, V / 4, 4>(v, lane);
+    fused_transpose_sum_step<V, V / 8, 2>(v, lane);
+    fused_transpose_sum_step<V, V / 16, 1>(v, lane);
+}
+
 __device__ __forceinline__ float fused_warp_max(float v) {
 #pragma unroll
     for (int m = 16; m > 0; m >>= 1) v = fmaxf(v, __shfl_xor_sync(FUSED_FULL_MASK, v, m));

@@ -6,7 +6,8 @@
 // One block computes a GT_H x GT_W tile of one output channel c of one image, so it needs the two
 // input planes c and Hd + c: it stages both (with halo) in shared memory once and every tap then
 // reads shared memory. Block (32, 8): a warp is one row of 32 consecutive pixels (coalesced
-// global accesses, conflict-free shared accesses), and each thread does GT_H / 8 = 4 rows.
+// global accesses, conflict-free shared accesses), and each thread does 4 rows. The _v4 kernels
+// (W % 4 == 0, aligned planes) stage with float4 loads, all in flight at once.
 // Grid: x = tile index (tilesX * tilesY), y = c (< Hd), z = n.
 // Kernels exist for K = 1, 3, 5 (DiffIR uses 3; K = 7 would need ~255 registers in the backward).
 #include "fused_common.cuh"
@@ -24,30 +25,112 @@ __device__ __forceinline__ float gdfn_at(const float* plane, int row, int col, i
 }
 
 // ------------------------------------------------------------------------------------------ forward
+//
+// Shared tiles hold a plane's tile with its halo at column offset GS_COL0 - P, so the tile's own
+// columns start 16-byte aligned at GS_COL0 (float4 stores) and rows are GS_ROW floats apart.
+#define GS_COL0 4
+#define GS_ROW (GS_COL0 + GT_W + 4)  // room for a halo of up to 4 columns on either side
 
+// a[i] for a run-time i without indexing the array at run time (which would put it in local memory).
+template <typename T, int N>
+__device__ __forceinline__ T gdfn_pick(const T (&a)[N], int i) {
+    T r = a[0];
+#pragma unroll
+    for (int k = 1; k < N; k++)
+        if (i == k) r = a[k];
+    return r;
+}
+
+// Stages rows [y0 - HALO, y0 + GT_H + HALO) x columns [x0 - HALO, x0 + GT_W + HALO) of NPL planes
+// (planes[k], zero outside the image) into dst[k] at (row - (y0 - HALO), GS_COL0 + col - x0).
+// VEC (W % 4 == 0, planes 16-byte aligned): the tile's columns as float4 and the halo columns as
+// scalars, with every load of the thread in flight before its first shared store: one memory round
+// trip per tile. Else element by element.
+template <int HALO, int NPL, bool VEC>
+__device__ __forceinline__ void gdfn_stage(const float* const (&planes)[NPL], float (*const (&dst)[NPL])[GS_ROW], int y0,
+                                           int x0, int H, int W, int tid) {
+    constexpr int ROWS = GT_H + 2 * HALO;
+    if constexpr (VEC) {
+        constexpr int Q = GT_W / 4;                                  // float4 per tile row
+        constexpr int ITEMS4 = NPL * ROWS * Q, L4 = (ITEMS4 + G_THREADS - 1) / G_THREADS;
+        constexpr int ITEMS1 = NPL * ROWS * 2 * HALO, L1 = (ITEMS1 + G_THREADS - 1) / G_THREADS;
+        float4 v4[L4];
+        float v1[L1 > 0 ? L1 : 1];
+#pragma unroll
+        for (int k = 0; k < L4; k++) {
+            const int e = tid + k * G_THREADS, pl = e / (ROWS * Q), rem = e % (ROWS * Q), r = rem / Q, q = rem % Q;
+            const int gy = y0 - HALO + r, gx = x0 + 4 * q;  // W % 4 == 0: a float4 starting inside is inside
+            v4[k] = e < ITEMS4 && gy >= 0 && gy < H && gx < W ? fused_load4(gdfn_pick(planes, pl) + (size_t) gy * W + gx)
+                                                              : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        }
+#pragma unroll
+        for (int k = 0; k < L1; k++) {
+            const int e = tid + k * G_THREADS, pl = e / (ROWS * 2 * HALO), rem = e % (ROWS * 2 * HALO);
+            const int r = rem / (2 * HALO), j = rem % (2 * HALO);
+            const int gy = y0 - HALO + r, gx = j < HALO ? x0 - HALO + j : x0 + GT_W + j - HALO;
+            v1[k] = e < ITEMS1 ? gdfn_at(gdfn_pick(planes, pl), gy, gx, H, W) : 0.0f;
+        }
+#pragma unroll
+        for (int k = 0; k < L4; k++) {
+            const int e = tid + k * G_THREADS, pl = e / (ROWS * Q), rem = e % (ROWS * Q), r = rem / Q, q = rem % Q;
+            if (e < ITEMS4) fused_store4(&gdfn_pick(dst, pl)[r][GS_COL0 + 4 * q], v4[k]);
+        }
+#pragma unroll
+        for (int k = 0; k < L1; k++) {
+            const int e = tid + k * G_THREADS, pl = e / (ROWS * 2 * HALO), rem = e % (ROWS * 2 * HALO);
+            const int r = rem / (2 * HALO), j = rem % (2 * HALO);
+            if (e < ITEMS1) gdfn_pick(dst, pl)[r][j < HALO ? GS_COL0 - HALO + j : GS_COL0 + GT_W + j - HALO] = v1[k];
+        }
+    } else {
+        constexpr int COLS = GT_W + 2 * HALO;
+#pragma unroll 4
+        for (int i = tid; i < ROWS * COLS; i += G_THREADS) {
+            const int r = i / COLS, col = i % COLS, gy = y0 - HALO + r, gx = x0 - HALO + col;
+#pragma unroll
+            for (int pl = 0; pl < NPL; pl++) dst[pl][r][GS_COL0 - HALO + col] = gdfn_at(planes[pl], gy, gx, H, W);
+        }
+    }
+}
+
+// The K x K stencil of one plane at 4 vertically consecutive outputs (tile rows r0 .. r0+3, tile
+// column tx): z[j] += sum w[ky][kx] * s[r0 + j + ky + ROFF][GS_COL0 - P + COFF + tx + kx]. Window
+// rows are read once each and feed every output they touch: (4 + K - 1) K shared reads for 4 K^2
+// multiply-adds (a thread per output would read K^2 per output).
 template <int K>
+__device__ __forceinline__ void gdfn_stencil4(const float (*s)[GS_ROW], int r0, int c0, const float (&w)[K * K], float (&z)[4]) {
+#pragma unroll
+    for (int r = 0; r < 4 + K - 1; r++) {
+        float v[K];
+#pragma unroll
+        for (int kx = 0; kx < K; kx++) v[kx] = s[r0 + r][c0 + kx];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int ky = r - j;
+            if (ky >= 0 && ky < K) {
+#pragma unroll
+                for (int kx = 0; kx < K; kx++) z[j] += w[ky * K + kx] * v[kx];
+            }
+        }
+    }
+}
+
+// Block (32, 8), 4 vertically consecutive outputs per thread (rows 4ty .. 4ty+3, column tx): a warp
+// is one tile row of 32 consecutive pixels (coalesced stores, conflict-free shared reads).
+template <int K, bool VEC>
 __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const float* __restrict__ w,
                                              const float* __restrict__ bias, float* __restrict__ out,
                                              int Hd, int H, int W, int tilesX) {
     constexpr int P = K / 2;
-    constexpr int SH = GT_H + K - 1, SW = GT_W + K - 1;  // input tile with halo
-    FUSED_SHARED(float, s1, [SH][SW]);
-    FUSED_SHARED(float, s2, [SH][SW]);
+    FUSED_SHARED(float, s, [2][GT_H + K - 1][GS_ROW]);
 
     const int c = blockIdx.y, n = blockIdx.z;
     const int y0 = (blockIdx.x / tilesX) * GT_H, x0 = (blockIdx.x % tilesX) * GT_W;
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * G_BX + tx;
     const size_t planeSize = (size_t) H * W;
     const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
-    const float* p2 = p1 + (size_t) Hd * planeSize;
-
-#pragma unroll 4
-    for (int i = tid; i < SH * SW; i += G_THREADS) {  // unrolled: several loads in flight per thread
-        int r = i / SW, col = i % SW;
-        int gyy = y0 - P + r, gxx = x0 - P + col;
-        s1[r][col] = gdfn_at(p1, gyy, gxx, H, W);
-        s2[r][col] = gdfn_at(p2, gyy, gxx, H, W);
-    }
+    const float* const planes[2] = {p1, p1 + (size_t) Hd * planeSize};
+    float (*const dst[2])[GS_ROW] = {s[0], s[1]};
+    gdfn_stage<P, 2, VEC>(planes, dst, y0, x0, H, W, tid);
     // Taps in registers (uniform across the block; constant indices after unrolling).
     float w1[K * K], w2[K * K];
 #pragma unroll
@@ -59,22 +142,16 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
     const float b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
     __syncthreads();
 
+    // Output (y0 + r, x0 + tx) reads input (y0 + r + ky - P, x0 + tx + kx - P) = s[r + ky][GS_COL0 - P + tx + kx].
+    float z1[4] = {b1, b1, b1, b1}, z2[4] = {b2, b2, b2, b2};
+    gdfn_stencil4<K>(s[0], 4 * ty, GS_COL0 - P + tx, w1, z1);
+    gdfn_stencil4<K>(s[1], 4 * ty, GS_COL0 - P + tx, w2, z2);
     float* o = out + ((size_t) n * Hd + c) * planeSize;
+    const int ox = x0 + tx;
 #pragma unroll
-    for (int j = 0; j < G_ROWS; j++) {
-        const int ly = ty + j * G_BY;  // tile row; s*[ly + ky][tx + kx] is input (y0+ly+ky-P, x0+tx+kx-P)
-        const int oy = y0 + ly, ox = x0 + tx;
-        if (oy < H && ox < W) {
-            float z1 = b1, z2 = b2;
-#pragma unroll
-            for (int ky = 0; ky < K; ky++)
-#pragma unroll
-                for (int kx = 0; kx < K; kx++) {
-                    z1 += w1[ky * K + kx] * s1[ly + ky][tx + kx];
-                    z2 += w2[ky * K + kx] * s2[ly + ky][tx + kx];
-                }
-            o[(size_t) oy * W + ox] = fused_gelu(z1) * z2;
-        }
+    for (int j = 0; j < 4; j++) {
+        const int oy = y0 + 4 * ty + j;
+        if (oy < H && ox < W) o[(size_t) oy * W + ox] = fused_gelu(z1[j]) * z2[j];
     }
 }
 
@@ -82,7 +159,12 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
     extern "C" __global__ void __launch_bounds__(G_THREADS)                                             \
     fused_gdfn_fwd_k##K(const float* x, const float* w, const float* bias, float* out, int Hd, int H, int W, \
                         int tilesX) {                                                                   \
-        gdfn_forward<K>(x, w, bias, out, Hd, H, W, tilesX);                                             \
+        gdfn_forward<K, false>(x, w, bias, out, Hd, H, W, tilesX);                                      \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                             \
+    fused_gdfn_fwd_k##K##_v4(const float* x, const float* w, const float* bias, float* out, int Hd, int H, \
+                             int W, int tilesX) {                                                       \
+        gdfn_forward<K, true>(x, w, bias, out, Hd, H, W, tilesX);                                       \
     }
 GDFN_FWD(1)
 GDFN_FWD(3)
@@ -98,22 +180,30 @@ GDFN_FWD(5)
 // each block summing its own tile pixels only (tiles partition the image, so nothing is counted
 // twice) into part[((ch * (K*K+1) + j) * NT + nt], ch < 2Hd, j <= K*K (j = K*K is the bias),
 // nt = n * tiles + tile, NT = N * tiles; fused_gdfn_bwd_finalize sums over nt in a fixed order.
-template <int K>
+//
+// Layout (all shared tiles share the forward's column convention: image column X is at
+// GS_COL0 + X - x0): xs1, xs2 and gys hold rows y0 - 2P .. y0 + GT_H + 2P - 1 (gy with the same
+// halo as x, so one staging pass loads all three planes at once); gs1, gs2 hold gz on rows
+// y0 - P .. y0 + GT_H + P - 1. Each thread computes the 4 vertically consecutive core pixels of the
+// forward's mapping (z, gz, the weight-gradient terms and later gx, all through register-blocked
+// stencils); the ring of halo pixels around the core (gz only, no gradient terms) is spread over the
+// first threads. The per-thread weight and bias sums (2 (K^2 + 1) of them) are summed over each warp
+// in one transposed reduction, then over the warps.
+template <int K, bool VEC>
 __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const float* __restrict__ w,
                                               const float* __restrict__ bias, const float* __restrict__ gy,
                                               float* __restrict__ gx, float* __restrict__ part, int Hd, int H,
                                               int W, int tilesX, int NT) {
     constexpr int P = K / 2;
     constexpr int KK = K * K;
-    constexpr int XH = GT_H + 4 * P, XW = GT_W + 4 * P;  // x with a 2P halo
-    constexpr int EH = GT_H + 2 * P, EW = GT_W + 2 * P;  // gz with a P halo
+    constexpr int XH = GT_H + 4 * P;                      // rows of x and gy (a 2P halo)
+    constexpr int EH = GT_H + 2 * P, EW = GT_W + 2 * P;  // gz on the tile with a P halo
     constexpr int NACC = 2 * (KK + 1);
-    FUSED_SHARED(float, xs1, [XH][XW]);
-    FUSED_SHARED(float, xs2, [XH][XW]);
-    FUSED_SHARED(float, gs1, [EH][EW]);
-    FUSED_SHARED(float, gs2, [EH][EW]);
-    FUSED_SHARED(float, gys, [EH][EW]);  // gy on the extended tile, staged with x so its loads overlap
-    FUSED_SHARED(float, red, [G_THREADS / 32][NACC]);
+    constexpr int NRED = (NACC + 31) / 32 * 32;          // padded for the transposed warp sum
+    constexpr int RING = EH * EW - GT_H * GT_W;          // halo pixels of the extended tile
+    FUSED_SHARED(float, xs, [3][XH][GS_ROW]);             // x plane c, x plane Hd + c, gy
+    FUSED_SHARED(float, gs, [2][EH][GS_ROW]);
+    FUSED_SHARED(float, red, [G_THREADS / 32][NRED]);
 
     const int c = blockIdx.y, n = blockIdx.z;
     const int tile = blockIdx.x;
@@ -121,21 +211,9 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * G_BX + tx;
     const size_t planeSize = (size_t) H * W;
     const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
-    const float* p2 = p1 + (size_t) Hd * planeSize;
-    const float* gp = gy + ((size_t) n * Hd + c) * planeSize;
-
-#pragma unroll 4
-    for (int i = tid; i < XH * XW; i += G_THREADS) {
-        int r = i / XW, col = i % XW;
-        int gyy = y0 - 2 * P + r, gxx = x0 - 2 * P + col;
-        xs1[r][col] = gdfn_at(p1, gyy, gxx, H, W);
-        xs2[r][col] = gdfn_at(p2, gyy, gxx, H, W);
-    }
-#pragma unroll 2
-    for (int i = tid; i < EH * EW; i += G_THREADS) {
-        int ey = i / EW, ex = i % EW;
-        gys[ey][ex] = gdfn_at(gp, y0 - P + ey, x0 - P + ex, H, W);
-    }
+    const float* const planes[3] = {p1, p1 + (size_t) Hd * planeSize, gy + ((size_t) n * Hd + c) * planeSize};
+    float (*const dst[3])[GS_ROW] = {xs[0], xs[1], xs[2]};
+    gdfn_stage<2 * P, 3, VEC>(planes, dst, y0, x0, H, W, tid);
     float w1[KK], w2[KK];
 #pragma unroll
     for (int t = 0; t < KK; t++) {
@@ -146,94 +224,142 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     const float b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
     __syncthreads();
 
-    // gz on the extended tile; zero outside the image (no output there, so no gradient).
-    for (int i = tid; i < EH * EW; i += G_THREADS) {
-        int ey = i / EW, ex = i % EW;
-        int yy = y0 - P + ey, xx = x0 - P + ex;
+    // z at image (Y, X) reads xs[Y - y0 + P + ky][GS_COL0 - P + X - x0 + kx]; gy(Y, X) is xs[2][Y - y0 + 2P][GS_COL0 + X - x0].
+    float acc[NRED];
+#pragma unroll
+    for (int t = 0; t < NRED; t++) acc[t] = 0.0f;
+    {  // the core: rows y0 + 4ty + j, column x0 + tx
+        float z1[4] = {b1, b1, b1, b1}, z2[4] = {b2, b2, b2, b2};
+        gdfn_stencil4<K>(xs[0], 4 * ty + P, GS_COL0 - P + tx, w1, z1);
+        gdfn_stencil4<K>(xs[1], 4 * ty + P, GS_COL0 - P + tx, w2, z2);
+        float g1[4], g2[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int Y = y0 + 4 * ty + j, X = x0 + tx;
+            g1[j] = g2[j] = 0.0f;
+            if (Y < H && X < W) {  // no output there, so no gradient
+                const float g = xs[2][4 * ty + j + 2 * P][GS_COL0 + tx];
+                float act, dact;
+                fused_gelu_and_grad(z1[j], act, dact);
+                g1[j] = g * dact * z2[j];
+                g2[j] = g * act;
+            }
+            gs[0][4 * ty + j + P][GS_COL0 + tx] = g1[j];
+            gs[1][4 * ty + j + P][GS_COL0 + tx] = g2[j];
+            acc[KK] += g1[j];
+            acc[2 * KK + 1] += g2[j];
+        }
+        // gw[ky][kx] += gz(Y, X) * x(Y + ky - P, X + kx - P): the window of the z stencil again.
+#pragma unroll
+        for (int r = 0; r < 4 + K - 1; r++) {
+            float v1[K], v2[K];
+#pragma unroll
+            for (int kx = 0; kx < K; kx++) {
+                v1[kx] = xs[0][4 * ty + P + r][GS_COL0 - P + tx + kx];
+                v2[kx] = xs[1][4 * ty + P + r][GS_COL0 - P + tx + kx];
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int ky = r - j;
+                if (ky >= 0 && ky < K) {
+#pragma unroll
+                    for (int kx = 0; kx < K; kx++) {
+                        acc[ky * K + kx] += g1[j] * v1[kx];
+                        acc[KK + 1 + ky * K + kx] += g2[j] * v2[kx];
+                    }
+                }
+            }
+        }
+    }
+    // The ring: gz of the halo pixels (e = 0 .. RING-1 walks the top rows, the bottom rows, then the
+    // left and right columns of the core rows).
+    for (int e = tid; e < RING; e += G_THREADS) {
+        int er, ec;  // extended-tile coordinates (0 .. EH-1, 0 .. EW-1)
+        if (e < 2 * P * EW) {
+            er = e / EW;
+            ec = e % EW;
+            if (er >= P) er += GT_H;
+        } else {
+            const int f = e - 2 * P * EW;
+            er = P + f / (2 * P);
+            ec = f % (2 * P);
+            if (ec >= P) ec += GT_W;
+        }
+        const int Y = y0 - P + er, X = x0 - P + ec;
         float g1 = 0.0f, g2 = 0.0f;
-        if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
+        if (Y >= 0 && Y < H && X >= 0 && X < W) {
             float z1 = b1, z2 = b2;
 #pragma unroll
             for (int ky = 0; ky < K; ky++)
 #pragma unroll
-                for (int kx = 0; kx < K; kx++) {  // input (yy+ky-P, xx+kx-P) is xs[ey+ky][ex+kx]
-                    z1 += w1[ky * K + kx] * xs1[ey + ky][ex + kx];
-                    z2 += w2[ky * K + kx] * xs2[ey + ky][ex + kx];
+                for (int kx = 0; kx < K; kx++) {
+                    z1 += w1[ky * K + kx] * xs[0][er + ky][GS_COL0 - 2 * P + ec + kx];
+                    z2 += w2[ky * K + kx] * xs[1][er + ky][GS_COL0 - 2 * P + ec + kx];
                 }
-            const float g = gys[ey][ex];
+            const float g = xs[2][er + P][GS_COL0 - P + ec];
             float act, dact;
             fused_gelu_and_grad(z1, act, dact);
             g1 = g * dact * z2;
             g2 = g * act;
         }
-        gs1[ey][ex] = g1;
-        gs2[ey][ex] = g2;
+        gs[0][er][GS_COL0 - P + ec] = g1;
+        gs[1][er][GS_COL0 - P + ec] = g2;
     }
     __syncthreads();
 
-    float acc[NACC];
+    if (gx != nullptr) {
+        // gx(Y, X) = sum w[ky][kx] gz(Y - ky + P, X - kx + P) = sum wf[ky][kx] gs[Y - y0 + ky][GS_COL0 - P + X - x0 + kx]
+        // with the flipped taps wf[ky][kx] = w[K-1-ky][K-1-kx].
+        float f1[KK], f2[KK];
 #pragma unroll
-    for (int t = 0; t < NACC; t++) acc[t] = 0.0f;
-    float* gx1 = gx != nullptr ? gx + ((size_t) n * 2 * Hd + c) * planeSize : nullptr;
-    float* gx2 = gx != nullptr ? gx1 + (size_t) Hd * planeSize : nullptr;
-#pragma unroll
-    for (int j = 0; j < G_ROWS; j++) {
-        const int ly = ty + j * G_BY;
-        const int oy = y0 + ly, ox = x0 + tx;
-        if (gx != nullptr && oy < H && ox < W) {
-            // gz at image (oy - ky + P, ox - kx + P) is gs[ly + 2P - ky][tx + 2P - kx].
-            float a1 = 0.0f, a2 = 0.0f;
-#pragma unroll
-            for (int ky = 0; ky < K; ky++)
-#pragma unroll
-                for (int kx = 0; kx < K; kx++) {
-                    a1 += w1[ky * K + kx] * gs1[ly + 2 * P - ky][tx + 2 * P - kx];
-                    a2 += w2[ky * K + kx] * gs2[ly + 2 * P - ky][tx + 2 * P - kx];
-                }
-            gx1[(size_t) oy * W + ox] = a1;
-            gx2[(size_t) oy * W + ox] = a2;
+        for (int t = 0; t < KK; t++) {
+            f1[t] = w1[KK - 1 - t];
+            f2[t] = w2[KK - 1 - t];
         }
-        if (part != nullptr) {
-            // gz at this tile pixel is gs[ly+P][tx+P] (0 outside the image); x at
-            // (oy + ky - P, ox + kx - P) is xs[ly + P + ky][tx + P + kx].
-            const float g1 = gs1[ly + P][tx + P], g2 = gs2[ly + P][tx + P];
+        float a1[4] = {0.0f, 0.0f, 0.0f, 0.0f}, a2[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        gdfn_stencil4<K>(gs[0], 4 * ty, GS_COL0 - P + tx, f1, a1);
+        gdfn_stencil4<K>(gs[1], 4 * ty, GS_COL0 - P + tx, f2, a2);
+        float* gx1 = gx + ((size_t) n * 2 * Hd + c) * planeSize;
+        float* gx2 = gx1 + (size_t) Hd * planeSize;
+        const int X = x0 + tx;
 #pragma unroll
-            for (int ky = 0; ky < K; ky++)
-#pragma unroll
-                for (int kx = 0; kx < K; kx++) {
-                    acc[ky * K + kx] += g1 * xs1[ly + P + ky][tx + P + kx];
-                    acc[KK + 1 + ky * K + kx] += g2 * xs2[ly + P + ky][tx + P + kx];
-                }
-            acc[KK] += g1;
-            acc[2 * KK + 1] += g2;
+        for (int j = 0; j < 4; j++) {
+            const int Y = y0 + 4 * ty + j;
+            if (Y < H && X < W) {
+                gx1[(size_t) Y * W + X] = a1[j];
+                gx2[(size_t) Y * W + X] = a2[j];
+            }
         }
     }
     if (part == nullptr) return;  // uniform: the whole block leaves together
 
     const int lane = tid & 31, warp = tid >> 5;
+    fused_warp_transpose_sum<NRED>(acc);  // lane l holds sums l*NRED/32 ..: with NRED = 32 or 64, 1 or 2 values
 #pragma unroll
-    for (int t = 0; t < NACC; t++) {
-        float s = fused_warp_sum(acc[t]);
-        if (lane == 0) red[warp][t] = s;
-    }
+    for (int k = 0; k < NRED / 32; k++) red[warp][lane * (NRED / 32) + k] = acc[k];
     __syncthreads();
     const int nt = n * (gridDim.x) + tile;
     for (int t = tid; t < NACC; t += G_THREADS) {
-        float s = 0.0f;
-        for (int k = 0; k < G_THREADS / 32; k++) s += red[k][t];
+        float sum = 0.0f;
+        for (int k = 0; k < G_THREADS / 32; k++) sum += red[k][t];
         const int half = t / (KK + 1), j = t % (KK + 1);  // half 0: channel c, half 1: channel Hd + c
         const int ch = c + half * Hd;
-        part[((size_t) ch * (KK + 1) + j) * NT + nt] = s;
+        part[((size_t) ch * (KK + 1) + j) * NT + nt] = sum;
     }
 }
 
-// Minimum resident blocks per SM: 4 keeps K = 3 at 64 registers without spills (4 x 256 threads,
-// 4 x 20 KB shared); K = 5 needs about 108 registers, so 2.
+// Minimum resident blocks per SM: 4 keeps K = 3 at 64 registers (4 x 256 threads, 4 x 27 KB shared);
+// K = 5 needs more registers, so 2.
 #define GDFN_BWD(K, MIN_BLOCKS)                                                                         \
     extern "C" __global__ void __launch_bounds__(G_THREADS, MIN_BLOCKS)                                 \
     fused_gdfn_bwd_k##K(const float* x, const float* w, const float* bias, const float* gy, float* gx,   \
                         float* part, int Hd, int H, int W, int tilesX, int NT) {                        \
-        gdfn_backward<K>(x, w, bias, gy, gx, part, Hd, H, W, tilesX, NT);                               \
+        gdfn_backward<K, false>(x, w, bias, gy, gx, part, Hd, H, W, tilesX, NT);                        \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(G_THREADS, MIN_BLOCKS)                                 \
+    fused_gdfn_bwd_k##K##_v4(const float* x, const float* w, const float* bias, const float* gy, float* gx, \
+                             float* part, int Hd, int H, int W, int tilesX, int NT) {                   \
+        gdfn_backward<K, true>(x, w, bias, gy, gx, part, Hd, H, W, tilesX, NT);                         \
     }
 GDFN_BWD(1, 4)
 GDFN_BWD(3, 4)

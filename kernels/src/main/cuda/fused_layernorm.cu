@@ -130,8 +130,13 @@ __device__ __forceinline__ void ln_forward_regs(const float* __restrict__ x, con
         if (c < C) on[(size_t) c * HW] = (v[c] - centre) * r * scale[c] + shift[c];
 }
 
+// Minimum resident blocks per SM of the register-path forward: as many as the cached values allow,
+// since the level-1 grid is a few waves long and a fuller last wave wastes less (C = 48: 8 blocks at
+// 64 registers, 1.94 waves at level 1, against 6 blocks and 2.59 waves at the 74 registers ptxas
+// takes unbounded; one spilled value, read twice from L1).
+#define LN_FWD_MIN_BLOCKS(CMAX) ((CMAX) <= 48 ? 8 : (CMAX) <= 64 ? 5 : (CMAX) <= 96 ? 4 : 3)
 #define LN_FWD_REGS(CMAX)                                                                                \
-    extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)                                             \
+    extern "C" __global__ void __launch_bounds__(LN_THREADS, LN_FWD_MIN_BLOCKS(CMAX))                       \
     fused_ln_fwd_c##CMAX(const float* x, const float* w, const float* b, const float* mod, float eps,     \
                          float* out, float* mean, float* rstd, int C, int HW) {                          \
         ln_forward_regs<CMAX>(x, w, b, mod, eps, out, mean, rstd, C, HW);                                \
@@ -248,14 +253,19 @@ __device__ __forceinline__ void ln_backward(const float* __restrict__ x, const f
 }
 
 // Register path of the backward: x and gy of the pixel cached (C <= CMAX), one pixel per thread.
+// Order: the per-pixel sums, then gx (stored), then the per-channel sums S1 = sum g*xh and S0 = sum g
+// of the warp's 32 pixels, built in place over the cached values and summed across the lanes in one
+// transposed reduction (93 shuffles for 2 x 48 values, against 480 for 96 separate warp sums),
+// then across the block's warps into one partial per (image, channel, block).
 template <int CMAX>
 __device__ __forceinline__ void ln_backward_regs(const float* __restrict__ x, const float* __restrict__ w,
                                                  const float* __restrict__ mod, const float* __restrict__ mean,
                                                  const float* __restrict__ rstd, const float* __restrict__ gy,
                                                  int withBias, float* __restrict__ gx, float* __restrict__ part,
                                                  int C, int HW) {
+    constexpr int V = 2 * CMAX, K = V / 32;  // values per lane in and after the transposed sum
     FUSED_SHARED(float, kws, [CMAX]);  // w*k1 per channel of this image
-    FUSED_SHARED(float, red, [LN_WARPS][CMAX][2]);  // per-warp sums, combined into one partial per block
+    FUSED_SHARED(float, red, [LN_WARPS][V]);  // per-warp sums: [0, CMAX) S1, [CMAX, 2 CMAX) S0
     const int n = blockIdx.y;
     const int p = blockIdx.x * LN_THREADS + threadIdx.x;
     const bool valid = p < HW;  // invalid threads stay for the warp sums, with zeros
@@ -268,52 +278,49 @@ __device__ __forceinline__ void ln_backward_regs(const float* __restrict__ x, co
     const float mu = valid ? mean[(size_t) n * HW + p] : 0.0f;
     const float r = valid ? rstd[(size_t) n * HW + p] : 0.0f;
     const float centre = withBias ? mu : 0.0f;
-    float xv[CMAX], gv[CMAX];
+    float v[V];  // [0, CMAX) x, then g*xh; [CMAX, V) gy (constant indices only: registers)
 #pragma unroll
     for (int c = 0; c < CMAX; c++) {
         const bool ok = valid && c < C;
-        xv[c] = ok ? x[base + (size_t) c * HW] : 0.0f;
-        gv[c] = ok ? gy[base + (size_t) c * HW] : 0.0f;
+        v[c] = ok ? x[base + (size_t) c * HW] : 0.0f;
+        v[CMAX + c] = ok ? gy[base + (size_t) c * HW] : 0.0f;
     }
     float sa = 0.0f, sb = 0.0f;
 #pragma unroll
     for (int c = 0; c < CMAX; c++) {
-        if (c < C) {  // uniform: the warp sums below are reached by all lanes
-            const float xh = (xv[c] - centre) * r;  // 0 for invalid pixels (r = 0)
-            const float gxh = gv[c] * kws[c];
+        if (c < C) {
+            const float gxh = v[CMAX + c] * kws[c];
             sa += gxh;
-            sb += gxh * xh;
-            if (part != nullptr) {
-                const float s0 = fused_warp_sum(gv[c]);
-                const float s1 = fused_warp_sum(gv[c] * xh);
-                if (lane == 0) {
-                    red[warp][c][0] = s0;
-                    red[warp][c][1] = s1;
-                }
-            }
+            sb += gxh * ((v[c] - centre) * r);  // xh is 0 for invalid pixels (r = 0)
         }
     }
-    if (part != nullptr) {  // uniform: one partial per (image, channel, block), Q = gridDim.x
-        __syncthreads();
-        for (int c = threadIdx.x; c < C; c += LN_THREADS) {
-            float s0 = 0.0f, s1 = 0.0f;
+    if (gx != nullptr && valid) {
+        const float invC = 1.0f / (float) C;
+        const float meanA = withBias ? sa * invC : 0.0f;
+        const float meanB = sb * invC;
 #pragma unroll
-            for (int k = 0; k < LN_WARPS; k++) {
-                s0 += red[k][c][0];
-                s1 += red[k][c][1];
-            }
-            float* pp = part + (((size_t) n * C + c) * gridDim.x + blockIdx.x) * 2;
-            pp[0] = s0;
-            pp[1] = s1;
-        }
+        for (int c = 0; c < CMAX; c++)
+            if (c < C) gx[base + (size_t) c * HW] = r * (v[CMAX + c] * kws[c] - meanA - (v[c] - mu) * r * meanB);
     }
-    if (gx == nullptr || !valid) return;  // no barriers or shuffles after this point
-    const float invC = 1.0f / (float) C;
-    const float meanA = withBias ? sa * invC : 0.0f;
-    const float meanB = sb * invC;
+    if (part == nullptr) return;  // uniform: the whole block leaves together
+
 #pragma unroll
-    for (int c = 0; c < CMAX; c++)
-        if (c < C) gx[base + (size_t) c * HW] = r * (gv[c] * kws[c] - meanA - (xv[c] - mu) * r * meanB);
+    for (int c = 0; c < CMAX; c++) v[c] = v[CMAX + c] * ((v[c] - centre) * r);  // g * xh (0 past C: g = 0)
+    fused_warp_transpose_sum<V>(v);
+#pragma unroll
+    for (int k = 0; k < K; k++) red[warp][lane * K + k] = v[k];
+    __syncthreads();
+    for (int c = threadIdx.x; c < C; c += LN_THREADS) {  // one partial per (image, channel, block), Q = gridDim.x
+        float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+        for (int k = 0; k < LN_WARPS; k++) {
+            s0 += red[k][CMAX + c];
+            s1 += red[k][c];
+        }
+        float* pp = part + (((size_t) n * C + c) * gridDim.x + blockIdx.x) * 2;
+        pp[0] = s0;
+        pp[1] = s1;
+    }
 }
 
 #define LN_BWD_REGS(CMAX)                                                                                \
@@ -341,56 +348,52 @@ fused_ln_bwd_v1(const float* x, const float* w, const float* mod, const float* m
     ln_backward<1>(x, w, mod, mean, rstd, gy, withBias, gx, part, C, HW);
 }
 
-// Block (c, n): S0, S1 = the sum of the Q partials of (n, c), written to sums[n][c][2], and
-// gmod[n] = (w*S1 + b*S0, S0) when gmod != null. Grid (C, N), LN_THREADS threads.
+// Block c: for each image n in order, S0, S1 = the sum of the Q partials of (n, c) (threads stride
+// over q, then warp sums, then the warps in order); gmod[n] = (w*S1 + b*S0, S0) when gmod != null;
+// and over the images in order gw[c] = sum_n k1*S1, gb[c] = sum_n k1*S0 (k1 = 1 without mod) when
+// non-null, so that with no images they are 0. Grid C, LN_THREADS threads. One launch for all the
+// parameter gradients: the partials are small (0.8 MB at level 1).
 extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
 fused_ln_bwd_reduce(const float* __restrict__ part, const float* __restrict__ w, const float* __restrict__ b,
-                    float* __restrict__ sums, float* __restrict__ gmod, int C, int Q) {
+                    const float* __restrict__ mod, float* __restrict__ gw, float* __restrict__ gb,
+                    float* __restrict__ gmod, int N, int C, int Q) {
     FUSED_SHARED(float, red, [2][LN_WARPS]);
-    const int c = blockIdx.x, n = blockIdx.y;
+    const int c = blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const float* pp = part + ((size_t) n * C + c) * Q * 2;
-    float s0 = 0.0f, s1 = 0.0f;
+    float accW = 0.0f, accB = 0.0f;  // thread 0's
+    for (int n = 0; n < N; n++) {  // uniform
+        const float* pp = part + ((size_t) n * C + c) * Q * 2;
+        float s0 = 0.0f, s1 = 0.0f;
 #pragma unroll 4
-    for (int q = threadIdx.x; q < Q; q += LN_THREADS) {
-        s0 += pp[2 * q];
-        s1 += pp[2 * q + 1];
+        for (int q = threadIdx.x; q < Q; q += LN_THREADS) {
+            s0 += pp[2 * q];
+            s1 += pp[2 * q + 1];
+        }
+        s0 = fused_warp_sum(s0);
+        s1 = fused_warp_sum(s1);
+        if (lane == 0) {
+            red[0][warp] = s0;
+            red[1][warp] = s1;
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            float S0 = 0.0f, S1 = 0.0f;
+            for (int k = 0; k < LN_WARPS; k++) {
+                S0 += red[0][k];
+                S1 += red[1][k];
+            }
+            if (gmod != nullptr) {
+                gmod[(size_t) n * 2 * C + c] = w[c] * S1 + (b != nullptr ? b[c] * S0 : 0.0f);
+                gmod[(size_t) n * 2 * C + C + c] = S0;
+            }
+            const float k1 = mod != nullptr ? mod[(size_t) n * 2 * C + c] : 1.0f;
+            accB += k1 * S0;
+            accW += k1 * S1;
+        }
+        __syncthreads();  // red is reused by the next image
     }
-    s0 = fused_warp_sum(s0);
-    s1 = fused_warp_sum(s1);
-    if (lane == 0) {
-        red[0][warp] = s0;
-        red[1][warp] = s1;
-    }
-    __syncthreads();
     if (threadIdx.x == 0) {
-        float S0 = 0.0f, S1 = 0.0f;
-        for (int k = 0; k < LN_WARPS; k++) {
-            S0 += red[0][k];
-            S1 += red[1][k];
-        }
-        sums[((size_t) n * C + c) * 2] = S0;
-        sums[((size_t) n * C + c) * 2 + 1] = S1;
-        if (gmod != nullptr) {
-            gmod[(size_t) n * 2 * C + c] = w[c] * S1 + (b != nullptr ? b[c] * S0 : 0.0f);
-            gmod[(size_t) n * 2 * C + C + c] = S0;
-        }
+        if (gw != nullptr) gw[c] = accW;
+        if (gb != nullptr) gb[c] = accB;
     }
-}
-
-// Thread c: gw[c] = sum_n k1*S1, gb[c] = sum_n k1*S0 (k1 = 1 without mod), images in order. gw, gb
-// nullable. Grid ceil(C / LN_THREADS).
-extern "C" __global__ void __launch_bounds__(LN_THREADS, 1)
-fused_ln_bwd_params(const float* __restrict__ sums, const float* __restrict__ mod, float* __restrict__ gw,
-                    float* __restrict__ gb, int N, int C) {
-    const int c = blockIdx.x * LN_THREADS + threadIdx.x;
-    if (c >= C) return;
-    float accW = 0.0f, accB = 0.0f;
-    for (int n = 0; n < N; n++) {
-        const float k1 = mod != nullptr ? mod[(size_t) n * 2 * C + c] : 1.0f;
-        accB += k1 * sums[((size_t) n * C + c) * 2];
-        accW += k1 * sums[((size_t) n * C + c) * 2 + 1];
-    }
-    if (gw != nullptr) gw[c] = accW;
-    if (gb != nullptr) gb[c] = accB;
 }

@@ -129,8 +129,17 @@ if __name__ == "__main__":
     gen_gdfn("fused_gdfn_k3_tiles", 1, 3, 37, 70, 3, False, 202)           # 2 x 3 tiles, partial edges
     gen_gdfn("fused_gdfn_k5_bias", 2, 2, 9, 11, 5, True, 203)
     gen_gdfn("fused_gdfn_k1", 2, 3, 5, 6, 1, False, 204)
+    # Rows of a multiple of 4 floats: the float4-staged kernels (_v4).
+    gen_gdfn("fused_gdfn_k3_v4", 2, 2, 35, 68, 3, True, 205)               # 2 x 3 tiles, partial edges
+    gen_gdfn("fused_gdfn_k5_v4", 1, 2, 9, 12, 5, True, 206)
+    gen_gdfn("fused_gdfn_k1_v4", 2, 3, 5, 8, 1, False, 207)
     gen_attention("fused_attn_h3_c9", 3, 9, 3, 7, 13, 301)                  # c = 3, scalar path
     gen_attention("fused_attn_h1_c5", 1, 5, 1, 7, 13, 302)
     gen_attention("fused_attn_h2_c96_v4", 1, 96, 2, 8, 12, 303)             # c = 48: one 48-row tile
     gen_attention("fused_attn_h1_c70_v4", 2, 70, 1, 6, 10, 304)             # c = 70: 2 x 2 tiles of 36
     gen_attention("fused_attn_zero_row", 2, 6, 2, 5, 7, 305, zero_q_row=True)
+    # The kernels built for a fixed r (one tile of 4r rows, aligned pixel rows), batch > 1:
+    gen_attention("fused_attn_h1_c48_v4", 2, 48, 1, 8, 12, 306)             # r = 12, several Gram chunks
+    gen_attention("fused_attn_h2_c32_v4", 2, 32, 2, 4, 8, 307)              # c = 16: r = 4 (apply only)
+    gen_attention("fused_attn_h2_c64_v4", 2, 64, 2, 4, 4, 308)              # c = 32: r = 8
+    gen_attention("fused_attn_h1_c64_v4", 2, 64, 1, 4, 4, 309)              # c = 64: r = 16

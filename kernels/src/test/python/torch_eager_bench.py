@@ -2,7 +2,9 @@
 
 DIRformer level 1: batch 4, C = 48, 256 x 256, GDFN hidden int(48 * 2.66) = 127, one attention head.
 float32 with TF32 off (as our backend runs by default), CUDA events, warm-up then the median of many
-runs over two rotating input sets of random data. Writes op,ms lines (names as in KernelTiming).
+timed bursts over two rotating input sets of random data: a burst is BURST calls queued back to back
+between two events, its time over BURST the time per call (as KernelTiming measures ours, so neither
+side counts the host's time to queue its first launch). Writes op,ms lines (names as in KernelTiming).
 
     python3 torch_eager_bench.py out.csv            # on the GPU machine
     python3 torch_eager_bench.py out.csv --small    # tiny sizes on the CPU, to check the script itself
@@ -23,9 +25,9 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = False
     if small:
-        N, C, H, W, HID, COPY, GEMM, WARM, RUNS = 1, 6, 8, 8, 10, 4096, 32, 1, 3
+        N, C, H, W, HID, COPY, GEMM, WARM, RUNS, BURST = 1, 6, 8, 8, 10, 4096, 32, 1, 3, 2
     else:
-        N, C, H, W, HID, COPY, GEMM, WARM, RUNS = 4, 48, 256, 256, int(48 * 2.66), 256 << 20, 4096, 3, 25
+        N, C, H, W, HID, COPY, GEMM, WARM, RUNS, BURST = 4, 48, 256, 256, int(48 * 2.66), 256 << 20, 4096, 10, 25, 10
     HW = H * W
     print(f"torch {torch.__version__} on {torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu'}", flush=True)
     gen = torch.Generator(device="cpu").manual_seed(7)
@@ -37,7 +39,7 @@ def main():
     rows = []
 
     def timed(name, fn, sets=2):
-        """fn(i) runs the op on input set i; median over RUNS runs."""
+        """fn(i) runs the op on input set i; median over RUNS bursts of BURST calls, per call."""
         for i in range(WARM):
             fn(i % sets)
         if dev.type == "cuda":
@@ -47,14 +49,16 @@ def main():
         for i in range(RUNS):
             if dev.type == "cuda":
                 start.record()
-                fn(i % sets)
+                for k in range(BURST):
+                    fn((i * BURST + k) % sets)
                 end.record()
                 end.synchronize()
-                times.append(start.elapsed_time(end))
+                times.append(start.elapsed_time(end) / BURST)
             else:
                 t0 = time.perf_counter()
-                fn(i % sets)
-                times.append((time.perf_counter() - t0) * 1e3)
+                for k in range(BURST):
+                    fn((i * BURST + k) % sets)
+                times.append((time.perf_counter() - t0) * 1e3 / BURST)
         ms = statistics.median(times)
         rows.append((name, ms))
         print(f"{name:<22} {ms:9.4f} ms", flush=True)

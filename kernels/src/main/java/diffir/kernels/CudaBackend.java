@@ -330,6 +330,11 @@ public final class CudaBackend implements Backend, KernelLauncher {
         return sms;
     }
 
+    @Override
+    public int residentBlocks(String kernel, int blockThreads) {
+        return api.residentBlocks(kernel, blockThreads, 0);
+    }
+
     // ---------------------------------------------------------------- helpers for the glue classes
 
     /** Device address of a tensor's first element; fails clearly for tensors of another backend. */

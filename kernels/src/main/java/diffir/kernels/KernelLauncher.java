@@ -22,4 +22,13 @@ public interface KernelLauncher {
 
     /** Streaming multiprocessors on the device (for sizing split reductions). */
     int multiprocessors();
+
+    /**
+     * Blocks of {@code kernel} with {@code blockThreads} threads that one multiprocessor runs at once (its
+     * occupancy), for grids sized to fill the device in exactly one wave. The default guesses from
+     * the thread count.
+     */
+    default int residentBlocks(String kernel, int blockThreads) {
+        return Math.max(1, 2048 / Math.max(1, blockThreads));
+    }
 }

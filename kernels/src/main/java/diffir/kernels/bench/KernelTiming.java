@@ -23,17 +23,25 @@ import java.util.SplittableRandom;
 
 /**
  * Times the CUDA backend's kernels at DIRformer level-1 sizes (batch 4, C = 48, 256 x 256, GDFN hidden
- * 127, one attention head) with CUDA events: warm-up, then the median of many runs over two rotating
- * input sets, on random data. Each op's floor is the larger of (bytes it must move) / (measured
+ * 127, one attention head) with CUDA events: warm-up, then the median of many timed bursts over two
+ * rotating input sets, on random data. A burst is {@code burst} calls queued back to back between two
+ * events, and its time over {@code burst} is the op's time: the device time per call, without the
+ * host's time to prepare and queue the first launch (which a single call between two events would
+ * count, about 10-20 us per op on the first H100 check); the host's queueing time per call is
+ * reported beside it. Each op's floor is the larger of (bytes it must move) / (measured
  * device-to-device bandwidth) and (flops) / (measured cuBLAS SGEMM rate); the table reports time,
- * achieved GB/s and the floor as a percentage of the time. Writes op,ms,bytes,flops,floor_ms as CSV.
+ * achieved GB/s and the floor as a percentage of the time. Writes op,ms,bytes,flops,floor_ms,host_us
+ * as CSV.
  *
  * <p>Usage: {@code KernelTiming [out.csv]}; names match kernels/src/test/python/torch_eager_bench.py.
  */
 public final class KernelTiming {
-    /** Batch, channels, height, width, GDFN hidden width, the ceiling measurements' sizes, warm-up and timed runs per op. */
-    record Sizes(int n, int c, int h, int w, int hidden, int copyFloats, int gemm, int warmup, int runs) {
-        static final Sizes DIRFORMER_LEVEL1 = new Sizes(4, 48, 256, 256, (int) (48 * 2.66), 256 << 20, 4096, 3, 25);
+    /**
+     * Batch, channels, height, width, GDFN hidden width, the ceiling measurements' sizes, warm-up calls,
+     * timed bursts and calls per burst for each op.
+     */
+    record Sizes(int n, int c, int h, int w, int hidden, int copyFloats, int gemm, int warmup, int runs, int burst) {
+        static final Sizes DIRFORMER_LEVEL1 = new Sizes(4, 48, 256, 256, (int) (48 * 2.66), 256 << 20, 4096, 20, 25, 10);
     }
 
     private final int N, C, H, W, HW, HIDDEN;
@@ -68,7 +76,7 @@ public final class KernelTiming {
         if (args.length > 0) Files.write(Path.of(args[0]), t.csv);
     }
 
-    /** The CSV lines: op,ms,bytes,flops,floor_ms. */
+    /** The CSV lines: op,ms,bytes,flops,floor_ms,host_us. */
     List<String> csv() {
         return csv;
     }
@@ -90,16 +98,16 @@ public final class KernelTiming {
         b.fill(src, 1.5f);
         int[] shape = {(int) n};
         long[] st = {1};
-        double ms = median(() -> b.copyStrided(src, 0, st, dst, 0, st, shape), () -> {});
+        double ms = median(() -> b.copyStrided(src, 0, st, dst, 0, st, shape), () -> {})[0];
         bandwidth = 2.0 * 4 * n / (ms * 1e-3);
         System.out.printf("device-to-device copy: %.3f ms for %d MiB -> %.0f GB/s (read + write)%n", ms, n >> 18, bandwidth / 1e9);
         int m = sizes.gemm();
         Tensor a = random(m, m), c = random(m, m), out = Tensor.empty(d, m, m);
-        double gms = median(() -> b.matmul(a, c, out, false, false, 1f, 0f), () -> {});
+        double gms = median(() -> b.matmul(a, c, out, false, false, 1f, 0f), () -> {})[0];
         flopRate = 2.0 * m * m * (double) m / (gms * 1e-3);
         System.out.printf("SGEMM %d^3 (TF32 off): %.3f ms -> %.1f TFLOP/s%n", m, gms, flopRate / 1e12);
-        record("copy_d2d", ms, 2.0 * 4 * n, 0);
-        record("sgemm_" + m, gms, 3.0 * 4 * m * m, 2.0 * m * m * (double) m);
+        record("copy_d2d", ms, 2.0 * 4 * n, 0, 0);
+        record("sgemm_" + m, gms, 3.0 * 4 * m * m, 2.0 * m * m * (double) m, 0);
     }
 
     // ---------------------------------------------------------------- ops
@@ -221,41 +229,51 @@ public final class KernelTiming {
             r.run();
         } catch (UnsupportedOperationException | IllegalStateException e) {
             System.out.println(name + ": not timed (" + e.getMessage() + ")");
-            rows.add(new String[]{name, "n/a", "", "", "", ""});
+            rows.add(new String[]{name, "n/a", "", "", "", "", ""});
         }
     }
 
     private void time(String name, Op op, double bytes, double flops) {
         int[] set = {0};
-        double ms = median(() -> op.run(set[0]), () -> set[0] ^= 1);
-        record(name, ms, bytes, flops);
+        double[] r = median(() -> op.run(set[0]), () -> set[0] ^= 1);
+        record(name, r[0], bytes, flops, r[1]);
     }
 
-    private void record(String name, double ms, double bytes, double flops) {
+    private void record(String name, double ms, double bytes, double flops, double hostUs) {
         double floorMs = Math.max(bytes / bandwidth, flops / flopRate) * 1e3;
         double gbps = bytes / (ms * 1e-3) / 1e9;
         rows.add(new String[]{name, String.format("%.4f", ms), String.format("%.1f", bytes / 1e6), String.format("%.0f", gbps),
-                String.format("%.0f%%", 100 * floorMs / ms), String.format("%.4f", floorMs)});
-        csv.add(String.format("%s,%.5f,%.0f,%.0f,%.5f", name, ms, bytes, flops, floorMs));
-        System.out.printf("%-22s %9.4f ms %7.0f GB/s  floor %8.4f ms (%3.0f%%)%n", name, ms, gbps, floorMs, 100 * floorMs / ms);
+                String.format("%.0f%%", 100 * floorMs / ms), String.format("%.4f", floorMs), String.format("%.1f", hostUs)});
+        csv.add(String.format("%s,%.5f,%.0f,%.0f,%.5f,%.1f", name, ms, bytes, flops, floorMs, hostUs));
+        System.out.printf("%-22s %9.4f ms %7.0f GB/s  floor %8.4f ms (%3.0f%%)  host %6.1f us/call%n", name, ms, gbps, floorMs,
+                100 * floorMs / ms, hostUs);
     }
 
-    /** Median of the timed runs after the warm-up, calling next between runs (input rotation). */
-    private double median(Runnable op, Runnable next) {
+    /**
+     * {median ms per call, median host us per call} of the timed bursts after the warm-up, calling
+     * next after every call (input rotation). The host time is the time to queue a burst's calls.
+     */
+    private double[] median(Runnable op, Runnable next) {
         for (int i = 0; i < sizes.warmup(); i++) {
             op.run();
             next.run();
         }
         b.synchronize();
-        double[] t = new double[sizes.runs()];
+        int burst = sizes.burst();
+        double[] t = new double[sizes.runs()], host = new double[sizes.runs()];
         for (int i = 0; i < t.length; i++) {
             timer.start();
-            op.run();
-            t[i] = timer.stopMs();
-            next.run();
+            long h0 = System.nanoTime();
+            for (int k = 0; k < burst; k++) {
+                op.run();
+                next.run();
+            }
+            host[i] = (System.nanoTime() - h0) / 1e3 / burst;
+            t[i] = timer.stopMs() / burst;
         }
         Arrays.sort(t);
-        return t[t.length / 2];
+        Arrays.sort(host);
+        return new double[]{t[t.length / 2], host[host.length / 2]};
     }
 
     /** Time of the work queued between start and stop. */
@@ -332,8 +350,8 @@ public final class KernelTiming {
 
     void print() {
         System.out.println();
-        System.out.printf("%-22s %10s %9s %8s %8s %10s%n", "op", "ms", "MB moved", "GB/s", "floor%", "floor ms");
-        for (String[] r : rows) System.out.printf("%-22s %10s %9s %8s %8s %10s%n", (Object[]) r);
+        System.out.printf("%-22s %10s %9s %8s %8s %10s %8s%n", "op", "ms", "MB moved", "GB/s", "floor%", "floor ms", "host us");
+        for (String[] r : rows) System.out.printf("%-22s %10s %9s %8s %8s %10s %8s%n", (Object[]) r);
         System.out.println("memory: " + b.memoryStats());
     }
 }

@@ -14,7 +14,8 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * {@code Backend.gatedDwConv} and {@code Backend.gatedDwConvBackward}.
  *
  * <p>One block per 32x32 output tile of one channel pair (c, Hd + c) of one image, staging both
- * input planes with their halo in shared memory. The backward recomputes z on the tile plus a halo,
+ * input planes with their halo in shared memory (with float4 loads, the {@code _v4} kernels, when
+ * image rows are a multiple of 4 floats and the tensors 16-byte aligned). The backward recomputes z on the tile plus a halo,
  * writes gx for both halves through the transposed stencil, and leaves per-tile partial sums of the
  * weight and bias gradients, which one block per channel then reduces.
  */
@@ -29,7 +30,8 @@ public final class GatedDwConvKernels {
         Geometry g = Geometry.of("gatedDwConv", x, w, bias);
         required("gatedDwConv out", out, g.n, g.hd, g.h, g.w);
         if (g.empty()) return;
-        L.launch("fused_gdfn_fwd_k" + g.k, g.grid(), BLOCK, 0, x, w, bias, out, g.hd, g.h, g.w, g.tilesX);
+        String kernel = "fused_gdfn_fwd_k" + g.k + (FusedArgs.vectorizable(g.w, x) ? "_v4" : "");
+        L.launch(kernel, g.grid(), BLOCK, 0, x, w, bias, out, g.hd, g.h, g.w, g.tilesX);
     }
 
     /** gx, gw, gb each nullable. */
@@ -47,8 +49,10 @@ public final class GatedDwConvKernels {
         int nt = g.empty() ? 0 : g.n * g.tilesX * g.tilesY;
         int taps = g.k * g.k;
         Tensor part = reduce && nt > 0 ? L.scratch(2 * g.hd, taps + 1, nt) : null;
-        if (nt > 0)
-            L.launch("fused_gdfn_bwd_k" + g.k, g.grid(), BLOCK, 0, x, w, bias, gy, gx, part, g.hd, g.h, g.w, g.tilesX, nt);
+        if (nt > 0) {
+            String kernel = "fused_gdfn_bwd_k" + g.k + (FusedArgs.vectorizable(g.w, x, gy) ? "_v4" : "");
+            L.launch(kernel, g.grid(), BLOCK, 0, x, w, bias, gy, gx, part, g.hd, g.h, g.w, g.tilesX, nt);
+        }
         if (reduce)
             L.launch("fused_gdfn_bwd_finalize", Dim3.of(2 * g.hd), Dim3.of(FINAL_THREADS), 0, part, gw, gb, taps, nt);
     }

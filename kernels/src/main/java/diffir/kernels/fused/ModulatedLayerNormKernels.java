@@ -18,8 +18,7 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * streams 4 consecutive pixels (1 when H*W or an offset is not a multiple of 4) and reads x twice.
  * Backward: one kernel (registers up to {@link #BWD_REGS_MAX} channels) writes gx and partial sums
  * of g and g*xhat per (image, channel), one per block (per warp when streaming); then one block per
- * (channel, image) reduces them (and writes gmod) and one thread per channel sums over images into
- * gw and gb.
+ * channel reduces them, image by image, into gmod, gw and gb.
  */
 public final class ModulatedLayerNormKernels {
     private ModulatedLayerNormKernels() {}
@@ -87,12 +86,8 @@ public final class ModulatedLayerNormKernels {
         if (n > 0)
             L.launch(kernel, Dim3.of(tiles, n), Dim3.of(THREADS), 0,
                     x, weight, mod, mean, rstd, gy, bias != null ? 1 : 0, gx, part, c, hw);
-        if (!reduce) return;
-        Tensor sums = n > 0 ? L.scratch(n, c, 2) : null;  // per (image, channel): sum g, sum g*xhat
-        if (n > 0)
-            L.launch("fused_ln_bwd_reduce", Dim3.of(c, n), Dim3.of(THREADS), 0, part, weight, bias, sums, gmod, c, q);
-        if (gw != null || gb != null)  // with no images this writes zeros
-            L.launch("fused_ln_bwd_params", Dim3.of(Dim3.blocks(c, THREADS)), Dim3.of(THREADS), 0, sums, mod, gw, gb, n, c);
+        if (reduce)  // one block per channel: gmod per image, and gw, gb summed over the images (zeros when none)
+            L.launch("fused_ln_bwd_reduce", Dim3.of(c), Dim3.of(THREADS), 0, part, weight, bias, mod, gw, gb, gmod, n, c, q);
     }
 
     private static void checkParams(Tensor weight, Tensor bias, Tensor mod, int n, int c) {

@@ -9,7 +9,7 @@ public final class KernelTimingProbe {
     private KernelTimingProbe() {}
 
     public static List<String> runTiny(Device d) {
-        KernelTiming t = new KernelTiming(d, new KernelTiming.Sizes(1, 6, 8, 8, 10, 4096, 32, 1, 1));
+        KernelTiming t = new KernelTiming(d, new KernelTiming.Sizes(1, 6, 8, 8, 10, 4096, 32, 1, 1, 2));
         t.run();
         t.print();
         return t.csv();

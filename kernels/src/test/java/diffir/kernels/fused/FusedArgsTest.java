@@ -86,18 +86,26 @@ class FusedArgsTest {
         // c -> (tiles, r): rows per tile 4r <= 64, tiles * 4r >= c.
         int[][] expected = {{1, 1, 1}, {3, 1, 1}, {5, 1, 2}, {48, 1, 12}, {52, 1, 13}, {64, 1, 16}, {70, 2, 9}, {96, 2, 12}, {128, 2, 16}};
         for (int[] e : expected) {
-            ChannelAttentionKernels.Geometry g = ChannelAttentionKernels.Geometry.of("test", t(1, 3 * e[0], 4, 4), t(1), 1, 132, 1);
+            ChannelAttentionKernels.Geometry g = ChannelAttentionKernels.Geometry.of("test", t(1, 3 * e[0], 4, 4), t(1), 1, 4 * 132, 1, true);
             assertEquals(e[1], g.tiles(), "tiles for c = " + e[0]);
             assertEquals(e[2], g.r(), "r for c = " + e[0]);
             assertTrue(g.tiles() * 4 * g.r() >= e[0] && 4 * g.r() <= 64, "tiles cover c = " + e[0]);
         }
-        // The level-1 Gram (4 images, one head, 256x256 on 132 SMs): 128 chunks of 512 pixels, 512 blocks.
-        assertEquals(512, ChannelAttentionKernels.Geometry.chunkLength(65536, 4, 132));
-        // The backward launches both products at once (8 blocks per chunk): 64 chunks of 1024.
-        assertEquals(1024, ChannelAttentionKernels.Geometry.chunkLength(65536, 8, 132));
+        // The level-1 Gram (4 images, one head, 256x256) with 3 resident blocks on each of 132 SMs (396
+        // slots): 94 chunks of 704 pixels, 376 blocks, one wave.
+        assertEquals(704, ChannelAttentionKernels.Geometry.chunkLength(65536, 4, 396));
+        // The backward launches both products at once (8 blocks per chunk): 49 chunks of 1344, 392 blocks.
+        assertEquals(1344, ChannelAttentionKernels.Geometry.chunkLength(65536, 8, 396));
         // Tiny images: one 64-pixel stage per chunk at least.
-        assertEquals(64, ChannelAttentionKernels.Geometry.chunkLength(91, 1, 132));
-        assertEquals(128, ChannelAttentionKernels.Geometry.chunkLength(91, 8, 1));  // one chunk of 2 stages
-        assertEquals(1024, ChannelAttentionKernels.Geometry.chunkLength(1000, 1, 0));  // sms = 0: one chunk
+        assertEquals(64, ChannelAttentionKernels.Geometry.chunkLength(91, 1, 528));
+        assertEquals(128, ChannelAttentionKernels.Geometry.chunkLength(91, 8, 4));  // one chunk of 2 stages
+        assertEquals(1024, ChannelAttentionKernels.Geometry.chunkLength(1000, 1, 0));  // no slots: one chunk
+        // DIRformer's 48 channels per head take the kernels built for r = 12 when rows are aligned.
+        var g48 = ChannelAttentionKernels.Geometry.of("test", t(2, 3 * 48, 8, 8), t(1), 1, 396, 1, true);
+        assertEquals("fused_attn_gram_r12", g48.gram());
+        assertEquals("fused_attn_apply_r12", g48.applyKernel(false, true));
+        assertEquals("fused_attn_apply_pair_r12", g48.applyKernel(true, true));
+        assertEquals("fused_attn_apply_v1", g48.applyKernel(false, false));
+        assertEquals("fused_attn_gram_v1", ChannelAttentionKernels.Geometry.of("test", t(2, 3 * 48, 8, 8), t(1), 1, 396, 1, false).gram());
     }
 }

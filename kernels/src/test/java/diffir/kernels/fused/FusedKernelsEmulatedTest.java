@@ -109,7 +109,8 @@ class FusedKernelsEmulatedTest {
     // ------------------------------------------------------------------------------ GDFN
 
     @ParameterizedTest
-    @ValueSource(strings = {"fused_gdfn_k3_bias", "fused_gdfn_k3_tiles", "fused_gdfn_k5_bias", "fused_gdfn_k1"})
+    @ValueSource(strings = {"fused_gdfn_k3_bias", "fused_gdfn_k3_tiles", "fused_gdfn_k5_bias", "fused_gdfn_k1", "fused_gdfn_k3_v4",
+            "fused_gdfn_k5_v4", "fused_gdfn_k1_v4"})
     void gatedDwConvForward(String name) {
         Map<String, Tensor> f = Fixtures.load(name);
         Tensor ref = get(f, "out");
@@ -119,7 +120,8 @@ class FusedKernelsEmulatedTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fused_gdfn_k3_bias", "fused_gdfn_k3_tiles", "fused_gdfn_k5_bias", "fused_gdfn_k1"})
+    @ValueSource(strings = {"fused_gdfn_k3_bias", "fused_gdfn_k3_tiles", "fused_gdfn_k5_bias", "fused_gdfn_k1", "fused_gdfn_k3_v4",
+            "fused_gdfn_k5_v4", "fused_gdfn_k1_v4"})
     void gatedDwConvBackward(String name) {
         Map<String, Tensor> f = Fixtures.load(name);
         Tensor x = get(f, "x"), w = get(f, "weight"), bias = f.get("bias");
@@ -156,7 +158,8 @@ class FusedKernelsEmulatedTest {
      * 0 (the glue then makes one chunk per image, so the Gram loops over several stages).
      */
     static Stream<Arguments> attentionCases() {
-        return Stream.of("fused_attn_h3_c9", "fused_attn_h1_c5", "fused_attn_h2_c96_v4", "fused_attn_h1_c70_v4", "fused_attn_zero_row")
+        return Stream.of("fused_attn_h3_c9", "fused_attn_h1_c5", "fused_attn_h2_c96_v4", "fused_attn_h1_c70_v4", "fused_attn_zero_row",
+                        "fused_attn_h1_c48_v4", "fused_attn_h2_c32_v4", "fused_attn_h2_c64_v4", "fused_attn_h1_c64_v4")
                 .flatMap(name -> Stream.of(Arguments.of(name, 8), Arguments.of(name, 0)));
     }
 
@@ -213,10 +216,12 @@ class FusedKernelsEmulatedTest {
                 emu.threadOrder(order);
                 layerNormBackward("fused_ln_wb_plain_v4");
                 gatedDwConvBackward("fused_gdfn_k3_tiles");
+                gatedDwConvBackward("fused_gdfn_k3_v4");
                 for (int sms : new int[]{8, 0}) {
                     channelAttentionForward("fused_attn_h1_c70_v4", sms);
                     channelAttentionBackward("fused_attn_h1_c70_v4", sms);
                     channelAttentionForward("fused_attn_h2_c96_v4", sms);
+                    channelAttentionBackward("fused_attn_h1_c48_v4", sms);
                 }
             }
         } finally {
