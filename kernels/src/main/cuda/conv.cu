@@ -1,6 +1,8 @@
 // Convolution pieces the backend composes: im2col / col2im for the GEMM formulation (used where
 // cuDNN is absent), and direct depthwise convolution with its gradients. NCHW float32.
 #include "common.cuh"
+#include "fused_common.cuh"
+#include "stencil_tiles.cuh"
 
 // Geometry of one convolution (a struct of ints passed by value).
 struct ConvGeom {
@@ -181,3 +183,62 @@ extern "C" __global__ void dwconv_backward_weight_any(const float* x, const floa
     float s = block_sum(acc);
     if (threadIdx.x == 0) partial[((long long)split * g.c + c) * kk + tap] = s;
 }
+
+// Depthwise K x K convolution with stride 1 and "same" zero padding K/2 (DIRformer's 3x3 dwconv):
+// out[n][c] = conv(x[n][c], w[c]) (+ bias[c]), tiled like the GDFN kernels (a 32 x 32 output tile of
+// one plane per block, the input tile and halo staged in shared memory, 4 register-blocked rows per
+// thread), instead of one thread per output reading its K^2 inputs from global memory. FLIP uses the
+// taps rotated by 180 degrees, which makes it the input gradient: for stride 1 and padding K/2,
+// gx = conv(gy, rot180(w)) with the same padding. Grid (tilesX * tilesY, C, N), block (32, 8).
+template <int K, bool VEC, bool FLIP>
+__device__ __forceinline__ void dw_same(const float* __restrict__ x, const float* __restrict__ w,
+                                        const float* __restrict__ bias, float* __restrict__ out, int C, int H, int W,
+                                        int tilesX) {
+    constexpr int P = K / 2, KK = K * K;
+    FUSED_SHARED(float, s, [1][GT_H + K - 1][GS_ROW]);
+    const int c = blockIdx.y, n = blockIdx.z;
+    const int y0 = (blockIdx.x / tilesX) * GT_H, x0 = (blockIdx.x % tilesX) * GT_W;
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * G_BX + tx;
+    const size_t plane = ((size_t) n * C + c) * H * W;
+    const float* const planes[1] = {x + plane};
+    float (*const dst[1])[GS_ROW] = {s[0]};
+    tile_stage<P, 1, VEC>(planes, dst, y0, x0, H, W, tid);
+    float taps[KK];
+#pragma unroll
+    for (int t = 0; t < KK; t++) taps[t] = w[(size_t) c * KK + (FLIP ? KK - 1 - t : t)];
+    const float b = bias != nullptr ? bias[c] : 0.0f;
+    __syncthreads();
+    float z[4] = {b, b, b, b};
+    tile_stencil4<K>(s[0], 4 * ty, GS_COL0 - P + tx, taps, z);
+    float* o = out + plane;
+    const int ox = x0 + tx;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        const int oy = y0 + 4 * ty + j;
+        if (oy < H && ox < W) o[(size_t) oy * W + ox] = z[j];
+    }
+}
+
+#define DW_SAME(K)                                                                                       \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                              \
+    dwconv_same_k##K(const float* x, const float* w, const float* bias, float* out, int C, int H, int W, int tilesX) { \
+        dw_same<K, false, false>(x, w, bias, out, C, H, W, tilesX);                                      \
+    }                                                                                                    \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                              \
+    dwconv_same_k##K##_v4(const float* x, const float* w, const float* bias, float* out, int C, int H, int W, \
+                          int tilesX) {                                                                  \
+        dw_same<K, true, false>(x, w, bias, out, C, H, W, tilesX);                                       \
+    }                                                                                                    \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                              \
+    dwconv_same_flip_k##K(const float* x, const float* w, const float* bias, float* out, int C, int H, int W, \
+                          int tilesX) {                                                                  \
+        dw_same<K, false, true>(x, w, bias, out, C, H, W, tilesX);                                       \
+    }                                                                                                    \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                              \
+    dwconv_same_flip_k##K##_v4(const float* x, const float* w, const float* bias, float* out, int C, int H, \
+                               int W, int tilesX) {                                                      \
+        dw_same<K, true, true>(x, w, bias, out, C, H, W, tilesX);                                        \
+    }
+DW_SAME(3)
+DW_SAME(5)
+DW_SAME(7)

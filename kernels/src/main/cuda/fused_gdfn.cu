@@ -11,108 +11,7 @@
 // Grid: x = tile index (tilesX * tilesY), y = c (< Hd), z = n.
 // Kernels exist for K = 1, 3, 5 (DiffIR uses 3; K = 7 would need ~255 registers in the backward).
 #include "fused_common.cuh"
-
-#define GT_W 32
-#define GT_H 32
-#define G_BX 32
-#define G_BY 8
-#define G_THREADS (G_BX * G_BY)
-#define G_ROWS (GT_H / G_BY)
-
-// Zero-padded x[row][col] of one plane, or 0 outside the image.
-__device__ __forceinline__ float gdfn_at(const float* plane, int row, int col, int H, int W) {
-    return (row >= 0 && row < H && col >= 0 && col < W) ? plane[(size_t) row * W + col] : 0.0f;
-}
-
-// ------------------------------------------------------------------------------------------ forward
-//
-// Shared tiles hold a plane's tile with its halo at column offset GS_COL0 - P, so the tile's own
-// columns start 16-byte aligned at GS_COL0 (float4 stores) and rows are GS_ROW floats apart.
-#define GS_COL0 4
-#define GS_ROW (GS_COL0 + GT_W + 4)  // room for a halo of up to 4 columns on either side
-
-// a[i] for a run-time i without indexing the array at run time (which would put it in local memory).
-template <typename T, int N>
-__device__ __forceinline__ T gdfn_pick(const T (&a)[N], int i) {
-    T r = a[0];
-#pragma unroll
-    for (int k = 1; k < N; k++)
-        if (i == k) r = a[k];
-    return r;
-}
-
-// Stages rows [y0 - HALO, y0 + GT_H + HALO) x columns [x0 - HALO, x0 + GT_W + HALO) of NPL planes
-// (planes[k], zero outside the image) into dst[k] at (row - (y0 - HALO), GS_COL0 + col - x0).
-// VEC (W % 4 == 0, planes 16-byte aligned): the tile's columns as float4 and the halo columns as
-// scalars, with every load of the thread in flight before its first shared store: one memory round
-// trip per tile. Else element by element.
-template <int HALO, int NPL, bool VEC>
-__device__ __forceinline__ void gdfn_stage(const float* const (&planes)[NPL], float (*const (&dst)[NPL])[GS_ROW], int y0,
-                                           int x0, int H, int W, int tid) {
-    constexpr int ROWS = GT_H + 2 * HALO;
-    if constexpr (VEC) {
-        constexpr int Q = GT_W / 4;                                  // float4 per tile row
-        constexpr int ITEMS4 = NPL * ROWS * Q, L4 = (ITEMS4 + G_THREADS - 1) / G_THREADS;
-        constexpr int ITEMS1 = NPL * ROWS * 2 * HALO, L1 = (ITEMS1 + G_THREADS - 1) / G_THREADS;
-        float4 v4[L4];
-        float v1[L1 > 0 ? L1 : 1];
-#pragma unroll
-        for (int k = 0; k < L4; k++) {
-            const int e = tid + k * G_THREADS, pl = e / (ROWS * Q), rem = e % (ROWS * Q), r = rem / Q, q = rem % Q;
-            const int gy = y0 - HALO + r, gx = x0 + 4 * q;  // W % 4 == 0: a float4 starting inside is inside
-            v4[k] = e < ITEMS4 && gy >= 0 && gy < H && gx < W ? fused_load4(gdfn_pick(planes, pl) + (size_t) gy * W + gx)
-                                                              : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        }
-#pragma unroll
-        for (int k = 0; k < L1; k++) {
-            const int e = tid + k * G_THREADS, pl = e / (ROWS * 2 * HALO), rem = e % (ROWS * 2 * HALO);
-            const int r = rem / (2 * HALO), j = rem % (2 * HALO);
-            const int gy = y0 - HALO + r, gx = j < HALO ? x0 - HALO + j : x0 + GT_W + j - HALO;
-            v1[k] = e < ITEMS1 ? gdfn_at(gdfn_pick(planes, pl), gy, gx, H, W) : 0.0f;
-        }
-#pragma unroll
-        for (int k = 0; k < L4; k++) {
-            const int e = tid + k * G_THREADS, pl = e / (ROWS * Q), rem = e % (ROWS * Q), r = rem / Q, q = rem % Q;
-            if (e < ITEMS4) fused_store4(&gdfn_pick(dst, pl)[r][GS_COL0 + 4 * q], v4[k]);
-        }
-#pragma unroll
-        for (int k = 0; k < L1; k++) {
-            const int e = tid + k * G_THREADS, pl = e / (ROWS * 2 * HALO), rem = e % (ROWS * 2 * HALO);
-            const int r = rem / (2 * HALO), j = rem % (2 * HALO);
-            if (e < ITEMS1) gdfn_pick(dst, pl)[r][j < HALO ? GS_COL0 - HALO + j : GS_COL0 + GT_W + j - HALO] = v1[k];
-        }
-    } else {
-        constexpr int COLS = GT_W + 2 * HALO;
-#pragma unroll 4
-        for (int i = tid; i < ROWS * COLS; i += G_THREADS) {
-            const int r = i / COLS, col = i % COLS, gy = y0 - HALO + r, gx = x0 - HALO + col;
-#pragma unroll
-            for (int pl = 0; pl < NPL; pl++) dst[pl][r][GS_COL0 - HALO + col] = gdfn_at(planes[pl], gy, gx, H, W);
-        }
-    }
-}
-
-// The K x K stencil of one plane at 4 vertically consecutive outputs (tile rows r0 .. r0+3, tile
-// column tx): z[j] += sum w[ky][kx] * s[r0 + j + ky + ROFF][GS_COL0 - P + COFF + tx + kx]. Window
-// rows are read once each and feed every output they touch: (4 + K - 1) K shared reads for 4 K^2
-// multiply-adds (a thread per output would read K^2 per output).
-template <int K>
-__device__ __forceinline__ void gdfn_stencil4(const float (*s)[GS_ROW], int r0, int c0, const float (&w)[K * K], float (&z)[4]) {
-#pragma unroll
-    for (int r = 0; r < 4 + K - 1; r++) {
-        float v[K];
-#pragma unroll
-        for (int kx = 0; kx < K; kx++) v[kx] = s[r0 + r][c0 + kx];
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int ky = r - j;
-            if (ky >= 0 && ky < K) {
-#pragma unroll
-                for (int kx = 0; kx < K; kx++) z[j] += w[ky * K + kx] * v[kx];
-            }
-        }
-    }
-}
+#include "stencil_tiles.cuh"
 
 // Block (32, 8), 4 vertically consecutive outputs per thread (rows 4ty .. 4ty+3, column tx): a warp
 // is one tile row of 32 consecutive pixels (coalesced stores, conflict-free shared reads).
@@ -130,7 +29,7 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
     const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
     const float* const planes[2] = {p1, p1 + (size_t) Hd * planeSize};
     float (*const dst[2])[GS_ROW] = {s[0], s[1]};
-    gdfn_stage<P, 2, VEC>(planes, dst, y0, x0, H, W, tid);
+    tile_stage<P, 2, VEC>(planes, dst, y0, x0, H, W, tid);
     // Taps in registers (uniform across the block; constant indices after unrolling).
     float w1[K * K], w2[K * K];
 #pragma unroll
@@ -144,8 +43,8 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
 
     // Output (y0 + r, x0 + tx) reads input (y0 + r + ky - P, x0 + tx + kx - P) = s[r + ky][GS_COL0 - P + tx + kx].
     float z1[4] = {b1, b1, b1, b1}, z2[4] = {b2, b2, b2, b2};
-    gdfn_stencil4<K>(s[0], 4 * ty, GS_COL0 - P + tx, w1, z1);
-    gdfn_stencil4<K>(s[1], 4 * ty, GS_COL0 - P + tx, w2, z2);
+    tile_stencil4<K>(s[0], 4 * ty, GS_COL0 - P + tx, w1, z1);
+    tile_stencil4<K>(s[1], 4 * ty, GS_COL0 - P + tx, w2, z2);
     float* o = out + ((size_t) n * Hd + c) * planeSize;
     const int ox = x0 + tx;
 #pragma unroll
@@ -213,7 +112,7 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
     const float* const planes[3] = {p1, p1 + (size_t) Hd * planeSize, gy + ((size_t) n * Hd + c) * planeSize};
     float (*const dst[3])[GS_ROW] = {xs[0], xs[1], xs[2]};
-    gdfn_stage<2 * P, 3, VEC>(planes, dst, y0, x0, H, W, tid);
+    tile_stage<2 * P, 3, VEC>(planes, dst, y0, x0, H, W, tid);
     float w1[KK], w2[KK];
 #pragma unroll
     for (int t = 0; t < KK; t++) {
@@ -230,8 +129,8 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     for (int t = 0; t < NRED; t++) acc[t] = 0.0f;
     {  // the core: rows y0 + 4ty + j, column x0 + tx
         float z1[4] = {b1, b1, b1, b1}, z2[4] = {b2, b2, b2, b2};
-        gdfn_stencil4<K>(xs[0], 4 * ty + P, GS_COL0 - P + tx, w1, z1);
-        gdfn_stencil4<K>(xs[1], 4 * ty + P, GS_COL0 - P + tx, w2, z2);
+        tile_stencil4<K>(xs[0], 4 * ty + P, GS_COL0 - P + tx, w1, z1);
+        tile_stencil4<K>(xs[1], 4 * ty + P, GS_COL0 - P + tx, w2, z2);
         float g1[4], g2[4];
 #pragma unroll
         for (int j = 0; j < 4; j++) {
@@ -273,7 +172,7 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     }
     // The ring: gz of the halo pixels (e = 0 .. RING-1 walks the top rows, the bottom rows, then the
     // left and right columns of the core rows).
-    for (int e = tid; e < RING; e += G_THREADS) {
+    for (int e = tid; P > 0 && e < RING; e += G_THREADS) {
         int er, ec;  // extended-tile coordinates (0 .. EH-1, 0 .. EW-1)
         if (e < 2 * P * EW) {
             er = e / EW;
@@ -281,8 +180,8 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
             if (er >= P) er += GT_H;
         } else {
             const int f = e - 2 * P * EW;
-            er = P + f / (2 * P);
-            ec = f % (2 * P);
+            er = P + f / (2 * P + (P == 0));  // (P == 0: no ring; the term keeps the compiler quiet)
+            ec = f % (2 * P + (P == 0));
             if (ec >= P) ec += GT_W;
         }
         const int Y = y0 - P + er, X = x0 - P + ec;
@@ -317,8 +216,8 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
             f2[t] = w2[KK - 1 - t];
         }
         float a1[4] = {0.0f, 0.0f, 0.0f, 0.0f}, a2[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        gdfn_stencil4<K>(gs[0], 4 * ty, GS_COL0 - P + tx, f1, a1);
-        gdfn_stencil4<K>(gs[1], 4 * ty, GS_COL0 - P + tx, f2, a2);
+        tile_stencil4<K>(gs[0], 4 * ty, GS_COL0 - P + tx, f1, a1);
+        tile_stencil4<K>(gs[1], 4 * ty, GS_COL0 - P + tx, f2, a2);
         float* gx1 = gx + ((size_t) n * 2 * Hd + c) * planeSize;
         float* gx2 = gx1 + (size_t) Hd * planeSize;
         const int X = x0 + tx;

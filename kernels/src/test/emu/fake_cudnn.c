@@ -173,3 +173,39 @@ int cudnnConvolutionBackwardFilter(void* h, const float* alpha, Tensor4* X, cons
     }
     return OK;
 }
+
+/* The benchmarking search: like cuDNN it runs the convolution (here algorithm 0, into the output
+ * buffer) and lists algorithms fastest first: the tensor-op one, an FFT one (status OK, but the
+ * backend leaves FFT algorithms out, and running it here fails with BAD_PARAM), then the FMA one. */
+static int found(int requested, int* returned, Perf* perf, int fftAlgo, void* ws, size_t wsBytes) {
+    if (requested < 1) return BAD_PARAM;
+    if (wsBytes > 0 && ws == NULL) return BAD_PARAM;
+    Perf all[3] = {{1, OK, 0.05f, WORKSPACE, 1, TENSOR_OP, {0, 0, 0}}, {fftAlgo, OK, 0.08f, WORKSPACE, 1, FMA, {0, 0, 0}},
+                   {0, OK, 0.2f, WORKSPACE, 1, FMA, {0, 0, 0}}};
+    int n = requested < 3 ? requested : 3;
+    memcpy(perf, all, sizeof(Perf) * (size_t)n);
+    *returned = n;
+    return OK;
+}
+
+int cudnnFindConvolutionForwardAlgorithmEx(void* h, Tensor4* X, const float* x, Filter4* W, const float* w, Conv* c,
+                                           Tensor4* Y, float* y, int req, int* ret, Perf* p, void* ws, size_t wsBytes) {
+    static const float one = 1.0f, zero = 0.0f;
+    static char scratch[WORKSPACE];
+    int rc = cudnnConvolutionForward(h, &one, X, x, W, w, c, 0, scratch, WORKSPACE, &zero, Y, y);
+    return rc != OK ? rc : found(req, ret, p, 4, ws, wsBytes);
+}
+int cudnnFindConvolutionBackwardDataAlgorithmEx(void* h, Filter4* W, const float* w, Tensor4* Y, const float* y, Conv* c,
+                                                Tensor4* X, float* x, int req, int* ret, Perf* p, void* ws, size_t wsBytes) {
+    static const float one = 1.0f, zero = 0.0f;
+    static char scratch[WORKSPACE];
+    int rc = cudnnConvolutionBackwardData(h, &one, W, w, Y, y, c, 0, scratch, WORKSPACE, &zero, X, x);
+    return rc != OK ? rc : found(req, ret, p, 2, ws, wsBytes);
+}
+int cudnnFindConvolutionBackwardFilterAlgorithmEx(void* h, Tensor4* X, const float* x, Tensor4* Y, const float* y, Conv* c,
+                                                  Filter4* W, float* w, int req, int* ret, Perf* p, void* ws, size_t wsBytes) {
+    static const float one = 1.0f, zero = 0.0f;
+    static char scratch[WORKSPACE];
+    int rc = cudnnConvolutionBackwardFilter(h, &one, X, x, Y, y, c, 0, scratch, WORKSPACE, &zero, W, w);
+    return rc != OK ? rc : found(req, ret, p, 2, ws, wsBytes);
+}

@@ -42,6 +42,8 @@ public final class ConvKernels {
             if (!dnn(b).forward(s, b.ptr(x), b.ptr(w), b.ptr(out), ws))
                 throw new CudaException("cuDNN has no forward algorithm for " + s);
             addBias(b, out, bias, s);
+        } else if (s.depthwise() && sameTiled(s)) {
+            sameTiled(b, "dwconv_same_k", x, w, bias, out, s);
         } else if (s.depthwise()) {
             b.launch("dwconv_forward", b.grid("dwconv_forward", out.numel()), CudaBackend.block(), 0, x, w, bias, out, s.n(), geom(s, s.c()));
         } else if (pointwise(s)) {
@@ -70,6 +72,9 @@ public final class ConvKernels {
         if (path == Path.CUDNN) {
             if (!dnn(b).backwardData(s, b.ptr(w), b.ptr(gy), b.ptr(gx), ws))
                 throw new CudaException("cuDNN has no backward-data algorithm for " + s);
+        } else if (s.depthwise() && sameTiled(s)) {
+            // For stride 1 and padding K/2 the input gradient is the same convolution of gy with the taps rotated by 180 degrees.
+            sameTiled(b, "dwconv_same_flip_k", gy, w, null, gx, s);
         } else if (s.depthwise()) {
             b.launch("dwconv_backward_input", b.grid("dwconv_backward_input", gx.numel()), CudaBackend.block(), 0, gy, w, gx, s.n(), geom(s, s.c()));
         } else if (pointwise(s)) {
@@ -181,6 +186,23 @@ public final class ConvKernels {
     private static int imagesPerChunk(ConvSpec s) {
         long perImage = (long) s.cPerGroup() * s.kh() * s.kw() * s.outH() * s.outW();
         return (int) Math.max(1, Math.min(s.n(), MAX_COLS / Math.max(1, perImage)));
+    }
+
+    // ---------------------------------------------------------------- depthwise, tiled
+
+    /** The tiled depthwise kernels' case: square odd K in {3, 5, 7}, stride 1, padding K/2 ("same"). */
+    private static boolean sameTiled(ConvSpec s) {
+        int k = s.kh();
+        return s.kw() == k && (k == 3 || k == 5 || k == 7) && s.strideH() == 1 && s.strideW() == 1 && s.padH() == k / 2
+                && s.padW() == k / 2 && s.c() <= 65535 && s.n() <= 65535;
+    }
+
+    /** One 32 x 32 output tile of one plane per block, the input tile staged in shared memory (float4 when rows allow). */
+    private static void sameTiled(CudaBackend b, String kernel, Tensor in, Tensor w, Tensor bias, Tensor out, ConvSpec s) {
+        int tilesX = Dim3.blocks(s.w(), 32), tilesY = Dim3.blocks(s.h(), 32);
+        boolean vec = s.w() % 4 == 0 && in.offset() % 4 == 0;
+        b.launch(kernel + s.kh() + (vec ? "_v4" : ""), Dim3.of(tilesX * tilesY, s.c(), s.n()), Dim3.of(32, 8), 0,
+                in, w, bias, out, s.c(), s.h(), s.w(), tilesX);
     }
 
     // ---------------------------------------------------------------- depthwise weight gradient

@@ -130,15 +130,22 @@ public final class CudaBackend implements Backend, KernelLauncher {
         return allocator.deviceAllocations();
     }
 
-    /** The host waits so far, by kind: downloads, synchronize calls, allocator cache flushes, staging-buffer waits. */
+    /**
+     * The host waits so far, by kind: downloads, synchronize calls, allocator cache flushes, staging-buffer
+     * waits, cuDNN algorithm searches.
+     */
     public String hostSyncReport() {
-        return String.format("%d downloads, %d synchronize, %d allocator, %d staging", downloads.get(), synchronizes.get(),
-                allocator.hostSyncs(), api.hostWaits());
+        return String.format("%d downloads, %d synchronize, %d allocator, %d staging, %d cuDNN searches", downloads.get(),
+                synchronizes.get(), allocator.hostSyncs(), api.hostWaits(), dnnWaits());
     }
 
     @Override
     public long hostSyncs() {
-        return downloads.get() + synchronizes.get() + allocator.hostSyncs() + api.hostWaits();
+        return downloads.get() + synchronizes.get() + allocator.hostSyncs() + api.hostWaits() + dnnWaits();
+    }
+
+    private long dnnWaits() {
+        return api.dnn() != null ? api.dnn().hostWaits() : 0;
     }
 
     /** Returns cached blocks to the driver. */

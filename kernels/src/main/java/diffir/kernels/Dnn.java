@@ -22,4 +22,9 @@ public interface Dnn {
 
     /** Allows TF32 tensor-core math; off by default (FMA-only algorithms, float32 accurate). */
     void setTf32(boolean enabled);
+
+    /** Times the library waited for the device (its algorithm searches time every algorithm). */
+    default long hostWaits() {
+        return 0;
+    }
 }

@@ -91,8 +91,10 @@ final class ReduceKernels {
             b.launch("reduce_rows_warp", Dim3.of(Dim3.blocks(rows, warpsPerBlock)), CudaBackend.block(), 0, in, out, rows, len);
             return;
         }
-        // Few long rows: about 4 blocks per SM in all, each summing a chunk of at least 2048.
-        long splits = Math.max(1, Math.min((4L * sms + rows - 1) / rows, (len + 2047) / 2048));
+        // Few long rows: split them so that the grid fills every SM's resident blocks once, each
+        // block summing a chunk of at least 2048.
+        long slots = (long) b.residentBlocks("reduce_rows_block", CudaBackend.THREADS) * sms;
+        long splits = Math.max(1, Math.min(Math.max(1, slots / rows), (len + 2047) / 2048));
         int chunk = (int) ((len + splits - 1) / splits + 3) & ~3; // a multiple of 4: the kernel may read float4s
         int parts = (len + chunk - 1) / chunk;
         if (parts == 1) {

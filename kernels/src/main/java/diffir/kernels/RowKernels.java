@@ -30,6 +30,15 @@ final class RowKernels {
         checkNorm(x, norm);
         if (x.numel() == 0) return;
         int len = x.dim(-1), rows = rows(x);
+        int splits = splits(b, rows, len);
+        if (splits > 1) {
+            int chunk = chunk(len, splits);
+            int vec = vec(len, x, out) ? 1 : 0;
+            Tensor part = b.scratch(rows, splits, 2);
+            b.launch("l2norm_partial", Dim3.of(splits, rows), CudaBackend.block(), 0, x, null, part, len, chunk, vec);
+            b.launch("l2norm_apply", Dim3.of(splits, rows), CudaBackend.block(), 0, x, part, out, norm, len, chunk, eps, vec);
+            return;
+        }
         launch(b, "l2norm", rows, len, x, out, norm, rows, len, eps);
     }
 
@@ -39,7 +48,38 @@ final class RowKernels {
         checkNorm(x, norm);
         if (x.numel() == 0) return;
         int len = x.dim(-1), rows = rows(x);
+        int splits = splits(b, rows, len);
+        if (splits > 1) {
+            int chunk = chunk(len, splits);
+            int vec = vec(len, x, gy, gx) ? 1 : 0;
+            Tensor part = b.scratch(rows, splits, 2);
+            b.launch("l2norm_partial", Dim3.of(splits, rows), CudaBackend.block(), 0, x, gy, part, len, chunk, vec);
+            b.launch("l2norm_backward_apply", Dim3.of(splits, rows), CudaBackend.block(), 0, x, norm, gy, part, gx, len, chunk, eps, vec);
+            return;
+        }
         launch(b, "l2norm_backward", rows, len, x, norm, gy, gx, rows, len, eps);
+    }
+
+    /** Rows at least this long, when too few to fill the device a block each, are split across blocks. */
+    private static final int SPLIT_ROW = 4096;
+
+    /** Blocks per row: 1 unless rows are long and too few for the device's resident blocks. */
+    private static int splits(CudaBackend b, int rows, int len) {
+        if (len < SPLIT_ROW || rows > 65535) return 1;
+        long slots = (long) b.residentBlocks("l2norm_partial", CudaBackend.THREADS) * b.multiprocessors();
+        if (rows >= slots) return 1;
+        return (int) Math.max(1, Math.min(slots / rows, len / 2048));
+    }
+
+    /** Elements per split, a multiple of 4 (the float4 path's chunks start aligned). */
+    private static int chunk(int len, int splits) {
+        return ((len + splits - 1) / splits + 3) & ~3;
+    }
+
+    private static boolean vec(int len, Tensor... ts) {
+        if (len % 4 != 0) return false;
+        for (Tensor t : ts) if (t.offset() % 4 != 0) return false;
+        return true;
     }
 
     private static void launch(CudaBackend b, String kernel, int rows, int len, Object... args) {

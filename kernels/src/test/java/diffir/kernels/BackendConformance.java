@@ -413,6 +413,9 @@ abstract class BackendConformance {
             {1, 4, 7, 9, 4, 4, 1, 1, 4, 1},    // depthwise, even kernel: generic weight-gradient kernel
             {2, 3, 40, 40, 3, 3, 1, 1, 3, 0},  // depthwise, enough pixels to split the weight gradient
             {2, 4, 8, 8, 6, 2, 2, 0, 1, 1},    // 2x2 stride 2 (downsampling)
+            {2, 5, 7, 9, 5, 3, 1, 1, 5, 1},    // depthwise 3x3 "same", rows of 9: the tiled kernels, scalar staging
+            {1, 3, 12, 36, 3, 5, 1, 2, 3, 1},  // depthwise 5x5 "same", rows of 36: float4 staging, 2 tile columns
+            {2, 2, 9, 13, 2, 7, 1, 3, 2, 0},   // depthwise 7x7 "same"
     };
 
     @Test
@@ -467,6 +470,11 @@ abstract class BackendConformance {
         // A row whose norm is below eps takes the clamped branch.
         Tensor x = Ops.mul(randn(4, 50), Tensor.of(new float[]{1f, 1e-6f, 1f, 2f}, 4, 1));
         checkOp("l2Normalize with a clamped row", in -> Ops.l2Normalize(in[0], 1e-3f), x);
+        // Few long rows are split across blocks (aligned rows as float4, and not), clamped rows too.
+        for (int[] shape : new int[][]{{3, 9000}, {2, 8191}})
+            checkOp("l2Normalize split rows " + Shapes.str(shape), in -> Ops.l2Normalize(in[0], 1e-12f), randn(shape));
+        Tensor xl = Ops.mul(randn(4, 5000), Tensor.of(new float[]{1f, 1e-6f, 1f, 2f}, 4, 1));
+        checkOp("l2Normalize split rows with a clamped row", in -> Ops.l2Normalize(in[0], 1e-3f), xl);
     }
 
     // ---------------------------------------------------------------- optimiser

@@ -24,7 +24,14 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * cuDNN's convolutions through FFM downcalls, the legacy (v7) API that cuDNN 8 and 9 both export.
  * Descriptors and the chosen algorithms are cached per geometry. With TF32 off (the default) the
  * descriptors ask for FMA math and tensor-op algorithms are skipped, so results are float32-accurate.
- * Algorithms come from cuDNN's heuristics (no benchmarking run, which would allocate and time).
+ *
+ * <p>Algorithms are chosen once per geometry and direction, as PyTorch's benchmark mode does: cuDNN's
+ * {@code cudnnFind*AlgorithmEx} times every algorithm on the call's own buffers with a workspace of up
+ * to {@code -Ddiffir.cuda.cudnn.workspaceMiB} (256 by default) from the caching allocator, and the
+ * fastest usable one is kept. FFT-based algorithms are left out: their round-off grows with the
+ * transform size, beyond what the float32 tests allow. The search waits for the device (counted in
+ * {@link #hostWaits}); {@code -Ddiffir.cuda.cudnn.benchmark=false} uses the heuristics instead
+ * ({@code cudnnGet*Algorithm_v7}, no run).
  */
 public final class CuDnn implements Dnn {
     private static final String[] SONAMES = {"libcudnn.so.9", "libcudnn.so.8", "libcudnn.so"};
@@ -32,6 +39,11 @@ public final class CuDnn implements Dnn {
     private static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_ALLOW_CONVERSION = 2, FMA_MATH = 3;
     private static final int NOT_SUPPORTED = 9;
     private static final int MAX_ALGOS = 10;
+    /** The FFT algorithms of each direction (forward FFT, FFT_TILING; backward data FFT, FFT_TILING; backward filter FFT, FFT_TILING). */
+    private static final java.util.Set<Integer> FFT_FWD = java.util.Set.of(4, 5), FFT_BWD_DATA = java.util.Set.of(2, 3),
+            FFT_BWD_FILTER = java.util.Set.of(2, 6);
+    private static final boolean BENCHMARK = !"false".equals(System.getProperty("diffir.cuda.cudnn.benchmark"));
+    private static final long SEARCH_WORKSPACE = Long.getLong("diffir.cuda.cudnn.workspaceMiB", 256) << 20;
     /** Bytes of cudnnConvolution*AlgoPerf_t: algo, status, time, (pad), size_t memory, determinism, mathType, reserved[3]. */
     private static final long PERF_SIZE = 48, PERF_STATUS = 4, PERF_MEMORY = 16, PERF_MATH = 28;
 
@@ -42,9 +54,11 @@ public final class CuDnn implements Dnn {
     private final MemorySegment scalars;
     private final long version;
     private final MethodHandle errorString, createTensor, setTensor4d, createFilter, setFilter4d, createConv, setConv2d,
-            setGroups, setMath, fwdAlgo, fwdWs, fwd, bwdDataAlgo, bwdDataWs, bwdData, bwdFilterAlgo, bwdFilterWs, bwdFilter;
+            setGroups, setMath, fwdAlgo, fwdWs, fwd, bwdDataAlgo, bwdDataWs, bwdData, bwdFilterAlgo, bwdFilterWs, bwdFilter,
+            fwdFind, bwdDataFind, bwdFilterFind;
     private final Map<ConvSpec, Plan> plans = new HashMap<>();
     private boolean tf32;
+    private long searches;
 
     /** Descriptors of one geometry, and the algorithm chosen for each direction (-1: not yet; -2: none). */
     private static final class Plan {
@@ -87,6 +101,12 @@ public final class CuDnn implements Dnn {
         bwdFilterAlgo = find(l, "cudnnGetConvolutionBackwardFilterAlgorithm_v7", algoQuery);
         bwdFilterWs = find(l, "cudnnGetConvolutionBackwardFilterWorkspaceSize", wsQuery);
         bwdFilter = find(l, "cudnnConvolutionBackwardFilter", run);
+        // (handle, aDesc, a, bDesc, b, convDesc, outDesc, out, requested, *returned, *perf, workspace, wsBytes)
+        FunctionDescriptor search = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+        fwdFind = find(l, "cudnnFindConvolutionForwardAlgorithmEx", search);
+        bwdDataFind = find(l, "cudnnFindConvolutionBackwardDataAlgorithmEx", search);
+        bwdFilterFind = find(l, "cudnnFindConvolutionBackwardFilterAlgorithmEx", search);
         try {
             version = (long) getVersion.invokeWithArguments();
         } catch (Throwable t) {
@@ -140,9 +160,16 @@ public final class CuDnn implements Dnn {
     }
 
     @Override
+    public synchronized long hostWaits() {
+        return searches;
+    }
+
+    @Override
     public synchronized boolean forward(ConvSpec s, long x, long w, long y, Workspace ws) {
         Plan p = plan(s);
-        if (p.fwd == -1) p.fwd = choose("cudnnGetConvolutionForwardAlgorithm_v7", fwdAlgo, p.x, p.w, p.conv, p.y);
+        if (p.fwd == -1)
+            p.fwd = BENCHMARK ? search("cudnnFindConvolutionForwardAlgorithmEx", fwdFind, FFT_FWD, p.x, x, p.w, w, p.conv, p.y, y, ws)
+                    : choose("cudnnGetConvolutionForwardAlgorithm_v7", fwdAlgo, p.x, p.w, p.conv, p.y);
         if (p.fwd < 0) return false;
         long bytes = workspace("cudnnGetConvolutionForwardWorkspaceSize", fwdWs, p.fwd, p.x, p.w, p.conv, p.y);
         if (bytes < 0) {
@@ -158,7 +185,8 @@ public final class CuDnn implements Dnn {
     public synchronized boolean backwardData(ConvSpec s, long w, long dy, long dx, Workspace ws) {
         Plan p = plan(s);
         if (p.bwdData == -1)
-            p.bwdData = choose("cudnnGetConvolutionBackwardDataAlgorithm_v7", bwdDataAlgo, p.w, p.y, p.conv, p.x);
+            p.bwdData = BENCHMARK ? search("cudnnFindConvolutionBackwardDataAlgorithmEx", bwdDataFind, FFT_BWD_DATA, p.w, w, p.y, dy, p.conv, p.x, dx, ws)
+                    : choose("cudnnGetConvolutionBackwardDataAlgorithm_v7", bwdDataAlgo, p.w, p.y, p.conv, p.x);
         if (p.bwdData < 0) return false;
         long bytes = workspace("cudnnGetConvolutionBackwardDataWorkspaceSize", bwdDataWs, p.bwdData, p.w, p.y, p.conv, p.x);
         if (bytes < 0) {
@@ -174,7 +202,8 @@ public final class CuDnn implements Dnn {
     public synchronized boolean backwardFilter(ConvSpec s, long x, long dy, long dw, Workspace ws) {
         Plan p = plan(s);
         if (p.bwdFilter == -1)
-            p.bwdFilter = choose("cudnnGetConvolutionBackwardFilterAlgorithm_v7", bwdFilterAlgo, p.x, p.y, p.conv, p.w);
+            p.bwdFilter = BENCHMARK ? search("cudnnFindConvolutionBackwardFilterAlgorithmEx", bwdFilterFind, FFT_BWD_FILTER, p.x, x, p.y, dy, p.conv, p.w, dw, ws)
+                    : choose("cudnnGetConvolutionBackwardFilterAlgorithm_v7", bwdFilterAlgo, p.x, p.y, p.conv, p.w);
         if (p.bwdFilter < 0) return false;
         long bytes = workspace("cudnnGetConvolutionBackwardFilterWorkspaceSize", bwdFilterWs, p.bwdFilter, p.x, p.y, p.conv, p.w);
         if (bytes < 0) {
@@ -223,6 +252,37 @@ public final class CuDnn implements Dnn {
                 if (status != 0) continue;
                 if (!tf32 && (math == TENSOR_OP_MATH || math == TENSOR_OP_ALLOW_CONVERSION)) continue;
                 return r.get(JAVA_INT, 0);
+            }
+            return -2;
+        }
+    }
+
+    /**
+     * The fastest usable algorithm by cuDNN's timed search on the call's buffers (the output is
+     * overwritten, as the call itself will): status success, FMA math unless TF32 is on, no FFT, a
+     * workspace within the search's; or -2 when none qualifies.
+     */
+    private int search(String call, MethodHandle find, java.util.Set<Integer> fft, MemorySegment aDesc, long a, MemorySegment bDesc,
+                       long b, MemorySegment conv, MemorySegment outDesc, long out, Workspace ws) {
+        searches++;
+        long wsBytes = SEARCH_WORKSPACE;
+        long workspace = wsBytes > 0 ? ws.get(wsBytes) : 0;
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment count = tmp.allocate(JAVA_INT);
+            MemorySegment perf = tmp.allocate(PERF_SIZE * MAX_ALGOS, 8);
+            int rc = CuBlas.invokeInt(find, handle, aDesc, ptr(a), bDesc, ptr(b), conv, outDesc, ptr(out), MAX_ALGOS, count, perf,
+                    ptr(workspace), wsBytes);
+            if (rc != 0) {
+                note(call + " failed: " + errorName(rc) + "; using the own kernels for this geometry");
+                return -2;
+            }
+            int n = Math.min(count.get(JAVA_INT, 0), MAX_ALGOS);
+            for (int i = 0; i < n; i++) {  // fastest first
+                MemorySegment r = perf.asSlice(i * PERF_SIZE, PERF_SIZE);
+                int algo = r.get(JAVA_INT, 0), status = r.get(JAVA_INT, PERF_STATUS), math = r.get(JAVA_INT, PERF_MATH);
+                if (status != 0 || fft.contains(algo) || r.get(JAVA_LONG, PERF_MEMORY) > wsBytes) continue;
+                if (!tf32 && (math == TENSOR_OP_MATH || math == TENSOR_OP_ALLOW_CONVERSION)) continue;
+                return algo;
             }
             return -2;
         }
