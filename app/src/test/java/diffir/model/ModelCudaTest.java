@@ -107,6 +107,33 @@ class ModelCudaTest {
         worstGradient(gpu.namedParameters(), name -> cpuParams.get(name).grad(), "training step, GPU vs CPU");
     }
 
+    /**
+     * S2 inference (CPEN, the reverse diffusion steps, DIRformer) queues all its work without the host
+     * waiting for the GPU once: after a warm-up run (allocator cache, cuDNN algorithm searches), a
+     * second run adds no host wait until its result is downloaded.
+     */
+    @Test
+    void s2InferenceRunsWithoutHostSynchronisation() {
+        ArchConfig cfg = ArchConfig.gopro().toBuilder().dim(16).blocks(List.of(1, 1, 1, 1)).refinement(1)
+                .heads(List.of(1, 2, 4, 8)).ffnFactor(2.0).encoderRes(1).build();
+        DiffIRS2 model = new DiffIRS2(Init.on(cuda, 21), cfg);
+        model.eval();
+        SplittableRandom rng = new SplittableRandom(8);
+        Tensor lq = on(Tensor.rand(Device.CPU, rng, 0f, 1f, 1, 3, 64, 64));
+        Tensor noise = on(Tensor.randn(Device.CPU, rng, 1, cfg.iprDim()));
+        try (var s = Autograd.noGrad()) {
+            model.infer(lq, noise);  // warm-up
+            cuda.backend().synchronize();
+            long before = cuda.backend().hostSyncs();
+            DiffIRS2.Output o = model.infer(lq, noise);
+            long waits = cuda.backend().hostSyncs() - before;
+            assertTrue(waits == 0, "S2 inference waited for the GPU " + waits + " times before its result was read");
+            float[] out = o.out().toFloatArray();
+            assertTrue(cuda.backend().hostSyncs() > before, "the final download is counted");
+            for (float v : out) assertTrue(Float.isFinite(v), "S2 output not finite");
+        }
+    }
+
     private static void worstGradient(Map<String, Tensor> params, java.util.function.Function<String, Tensor> reference, String what) {
         double worst = 0;
         String at = "";

@@ -81,6 +81,8 @@ class DeviceAllocatorTest {
         for (int i = 0; i < 10; i++) second.add(a.allocate(1000 * (i + 1)));
         assertEquals(new HashSet<>(first), second, "the same blocks come back");
         assertEquals(10, dev.allocations, "steady state makes no driver allocation");
+        assertEquals(0, a.hostSyncs(), "reuse never waits for the device");
+        assertEquals(10, a.deviceAllocations());
     }
 
     @Test
@@ -93,6 +95,7 @@ class DeviceAllocatorTest {
         a.allocate(5L << 20);
         assertEquals(1, dev.frees);
         assertTrue(dev.syncs >= 1, "queued work is waited for before cached blocks are freed");
+        assertEquals(dev.syncs, a.hostSyncs(), "the allocator counts its waits");
         var e = assertThrows(CudaException.class, () -> a.allocate(7L << 20));
         assertTrue(e.getMessage().startsWith("CUDA out of memory: cannot allocate 7.0 MiB"), e.getMessage());
         assertTrue(e.getMessage().contains("held by live tensors"), e.getMessage());
