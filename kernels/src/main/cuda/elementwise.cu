@@ -294,3 +294,57 @@ extern "C" __global__ void adam_step(float* p, const float* g, float* m, float* 
         v[i] = vv;
     }
 }
+
+// ------------------------------------------------------------------ multi-tensor Adam
+
+// Up to ADAM_MAX_TENSORS tensors updated by one launch, described in a struct passed by value (kernel
+// parameters, no upload; 20 keeps the struct within what the CPU emulator's FFM calls can pass): per tensor the addresses of p, g, m, v as (low, high) int pairs, its
+// length, its first block and whether all four are 16-byte aligned. Block b updates chunk
+// b - first of the last tensor whose first block is <= b.
+#define ADAM_MAX_TENSORS 20
+#define ADAM_ENTRY 11
+#define ADAM_CHUNK 2048
+
+struct AdamTable {
+    int count;
+    int e[ADAM_MAX_TENSORS * ADAM_ENTRY];
+};
+
+__device__ __forceinline__ float* adam_ptr(const int* e, int k) {
+    unsigned long long lo = (unsigned)e[2 * k], hi = (unsigned)e[2 * k + 1];
+    return reinterpret_cast<float*>(lo | (hi << 32));
+}
+
+extern "C" __global__ void adam_many(AdamTable t, float b1, float b2, float c1, float c2, float eps, float wd, float decay,
+                                     float bc2Sqrt, float stepSize) {
+    AdamConsts k{b1, b2, c1, c2, eps, wd, decay, bc2Sqrt, stepSize};
+    int i = 0;
+    for (int j = 1; j < t.count; j++)
+        if (t.e[j * ADAM_ENTRY + 9] <= (int)blockIdx.x) i = j;
+    const int* e = t.e + i * ADAM_ENTRY;
+    float *p = adam_ptr(e, 0), *m = adam_ptr(e, 2), *v = adam_ptr(e, 3);
+    const float* g = adam_ptr(e, 1);
+    int n = e[8], start = ((int)blockIdx.x - e[9]) * ADAM_CHUNK, end = min(n, start + ADAM_CHUNK);
+    int done = start;
+    if (e[10]) {  // start is a multiple of 4 (ADAM_CHUNK is)
+        int e4 = start + ((end - start) & ~3);
+        for (int q = start / 4 + threadIdx.x; q < e4 / 4; q += blockDim.x) {
+            float4 pv = ld4(p + 4 * q), gv = ld4(g + 4 * q), mv = ld4(m + 4 * q), vv = ld4(v + 4 * q);
+            adam_update(pv.x, gv.x, mv.x, vv.x, k);
+            adam_update(pv.y, gv.y, mv.y, vv.y, k);
+            adam_update(pv.z, gv.z, mv.z, vv.z, k);
+            adam_update(pv.w, gv.w, mv.w, vv.w, k);
+            st4(p + 4 * q, pv);
+            st4(m + 4 * q, mv);
+            st4(v + 4 * q, vv);
+        }
+        done = e4;
+    }
+    for (int q = done + threadIdx.x; q < end; q += blockDim.x) {
+        float pv = p[q], mv = m[q], vv = v[q];
+        adam_update(pv, g[q], mv, vv, k);
+        p[q] = pv;
+        m[q] = mv;
+        v[q] = vv;
+    }
+}

@@ -313,6 +313,11 @@ public final class CudaBackend implements Backend, KernelLauncher {
         ElementwiseKernels.adam(this, param, grad, m, v, p);
     }
 
+    @Override
+    public void adamMany(Tensor[] params, Tensor[] grads, Tensor[] m, Tensor[] v, AdamParams p) {
+        ElementwiseKernels.adamMany(this, params, grads, m, v, p);
+    }
+
     // ---------------------------------------------------------------- KernelLauncher
 
     @Override

@@ -8,6 +8,8 @@ import diffir.engine.backend.ScalarOp;
 import diffir.engine.backend.UnaryOp;
 
 import java.lang.ref.Reference;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Glue for elementwise.cu: strided copies, broadcasting binary ops, scalar and unary ops, Adam. */
 final class ElementwiseKernels {
@@ -108,16 +110,70 @@ final class ElementwiseKernels {
 
     /** PyTorch's Adam/AdamW step, with the constants as {@link AdamParams} computes them for every backend. */
     static void adam(CudaBackend b, Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) {
-        int[] shape = param.shape();
-        if (!Shapes.same(shape, grad.shape()) || !Shapes.same(shape, m.shape()) || !Shapes.same(shape, v.shape()))
-            throw new IllegalArgumentException("adam: param " + Shapes.str(shape) + ", grad " + Shapes.str(grad.shape())
-                    + ", exp_avg " + Shapes.str(m.shape()) + " and exp_avg_sq " + Shapes.str(v.shape()) + " must have one shape");
+        checkAdam(param, grad, m, v);
         int n = Math.toIntExact(param.numel());
         if (n == 0) return;
         float coupledDecay = p.decoupled() ? 0f : p.weightDecay();
         b.launch("adam_step", b.grid("adam_step", (n + 3L) / 4), CudaBackend.block(), 0, param, grad, m, v, n,
                 p.beta1(), p.beta2(), p.oneMinusBeta1(), p.oneMinusBeta2(), p.eps(), coupledDecay, p.decoupledDecay(),
                 p.biasCorrection2Sqrt(), p.stepSize());
+    }
+
+    private static void checkAdam(Tensor param, Tensor grad, Tensor m, Tensor v) {
+        int[] shape = param.shape();
+        if (!Shapes.same(shape, grad.shape()) || !Shapes.same(shape, m.shape()) || !Shapes.same(shape, v.shape()))
+            throw new IllegalArgumentException("adam: param " + Shapes.str(shape) + ", grad " + Shapes.str(grad.shape())
+                    + ", exp_avg " + Shapes.str(m.shape()) + " and exp_avg_sq " + Shapes.str(v.shape()) + " must have one shape");
+    }
+
+    /** Tensors per adam_many launch, ints per tensor in its table, elements per block (as in elementwise.cu). */
+    static final int ADAM_MAX_TENSORS = 20, ADAM_ENTRY = 11, ADAM_CHUNK = 2048;
+
+    /**
+     * The Adam step of many parameters with one launch per 20 of them (PyTorch's fused multi-tensor
+     * Adam does the same): each launch's tensors travel in a struct of kernel parameters, so nothing
+     * is uploaded and nothing waits.
+     */
+    static void adamMany(CudaBackend b, Tensor[] params, Tensor[] grads, Tensor[] m, Tensor[] v, AdamParams p) {
+        if (grads.length != params.length || m.length != params.length || v.length != params.length)
+            throw new IllegalArgumentException("adamMany: " + params.length + " params, " + grads.length + " grads, " + m.length
+                    + " exp_avg and " + v.length + " exp_avg_sq");
+        for (int i = 0; i < params.length; i++) checkAdam(params[i], grads[i], m[i], v[i]);
+        float coupledDecay = p.decoupled() ? 0f : p.weightDecay();
+        int[] table = new int[1 + ADAM_MAX_TENSORS * ADAM_ENTRY];
+        int count = 0, blocks = 0;
+        List<Tensor> held = new ArrayList<>();
+        for (int i = 0; i <= params.length; i++) {
+            boolean last = i == params.length;
+            if (!last && params[i].numel() == 0) continue;
+            if (count > 0 && (last || count == ADAM_MAX_TENSORS)) {
+                table[0] = count;
+                b.launch("adam_many", Dim3.of(blocks), CudaBackend.block(), 0, table.clone(), p.beta1(), p.beta2(), p.oneMinusBeta1(),
+                        p.oneMinusBeta2(), p.eps(), coupledDecay, p.decoupledDecay(), p.biasCorrection2Sqrt(), p.stepSize());
+                Reference.reachabilityFence(held);
+                held.clear();
+                java.util.Arrays.fill(table, 0);
+                count = 0;
+                blocks = 0;
+            }
+            if (last) break;
+            Tensor[] four = {params[i], grads[i], m[i], v[i]};
+            int at = 1 + count * ADAM_ENTRY;
+            boolean aligned = true;
+            for (int k = 0; k < 4; k++) {
+                long address = b.ptr(four[k]);
+                table[at + 2 * k] = (int) address;
+                table[at + 2 * k + 1] = (int) (address >>> 32);
+                aligned &= address % 16 == 0;
+                held.add(four[k]);
+            }
+            int n = Math.toIntExact(params[i].numel());
+            table[at + 8] = n;
+            table[at + 9] = blocks;
+            table[at + 10] = aligned ? 1 : 0;
+            blocks += (n + ADAM_CHUNK - 1) / ADAM_CHUNK;
+            count++;
+        }
     }
 
     private static int sameSize(String what, Tensor a, Tensor out) {

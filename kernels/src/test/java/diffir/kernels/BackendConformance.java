@@ -496,6 +496,44 @@ abstract class BackendConformance {
         }
     }
 
+    @Test
+    void adamMany() {
+        // 70 tensors: four launches (20 per launch), one of several 2048-element chunks, an empty one,
+        // and views one element into their storage (no float4 for them).
+        int count = 70;
+        Tensor[] p = new Tensor[count], g = new Tensor[count], m = new Tensor[count], v = new Tensor[count];
+        Tensor[] gp = new Tensor[count], gg = new Tensor[count], gm = new Tensor[count], gv = new Tensor[count];
+        for (int i = 0; i < count; i++) {
+            int n = i == 3 ? 5001 : i == 7 ? 0 : 3 + (i * 37) % 61;
+            p[i] = randn(n);
+            g[i] = randn(n);
+            m[i] = Ops.mulScalar(randn(n), 0.1f);
+            v[i] = rand(0f, 0.01f, n);
+            boolean shifted = i % 5 == 1;
+            gp[i] = shifted ? view(p[i]) : gpu(p[i]);
+            gg[i] = gpu(g[i]);
+            gm[i] = gpu(m[i]);
+            gv[i] = shifted ? view(v[i]) : gpu(v[i]);
+        }
+        AdamParams a = new AdamParams(2e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, false, 4);
+        for (int i = 0; i < count; i++) Device.CPU.backend().adam(p[i], g[i], m[i], v[i], a);
+        backend().adamMany(gp, gg, gm, gv, a);
+        for (int i = 0; i < count; i++) {
+            if (p[i].numel() == 0) continue;
+            close(gp[i], p[i], FWD, "adamMany param " + i);
+            close(gm[i], m[i], FWD, "adamMany exp_avg " + i);
+            close(gv[i], v[i], FWD, "adamMany exp_avg_sq " + i);
+        }
+    }
+
+    /** t on the GPU as a view one element into a larger storage. */
+    private Tensor view(Tensor t) {
+        int n = Math.toIntExact(t.numel());
+        float[] vals = new float[n + 1];
+        System.arraycopy(t.toFloatArray(), 0, vals, 1, n);
+        return Tensor.of(gpu(), vals, n + 1).narrowView(1, n);
+    }
+
     // ---------------------------------------------------------------- fused DiffIR ops (kernels from cuda-fused)
 
     /** Runs a fused-op check, skipping when the fused glue is still a stub on this branch. */

@@ -163,4 +163,16 @@ public interface Backend {
 
     /** One fused Adam/AdamW step, in place on param, m and v. */
     void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p);
+
+    /**
+     * The same step for many parameters at once (equal-length arrays; every tensor's grad, m and v
+     * shaped like its param), all with the same hyper-parameters and step count. Backends with a
+     * launch cost per kernel override it with a multi-tensor kernel; the default loops over {@link #adam}.
+     */
+    default void adamMany(Tensor[] params, Tensor[] grads, Tensor[] m, Tensor[] v, AdamParams p) {
+        if (grads.length != params.length || m.length != params.length || v.length != params.length)
+            throw new IllegalArgumentException("adamMany: " + params.length + " params, " + grads.length + " grads, " + m.length
+                    + " exp_avg and " + v.length + " exp_avg_sq");
+        for (int i = 0; i < params.length; i++) adam(params[i], grads[i], m[i], v[i], p);
+    }
 }
