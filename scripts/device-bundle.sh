@@ -3,8 +3,8 @@
 # no Maven and no network. Output in .device-bundle/ (git-ignored; carried to the GPU machine with the
 # device tool's `carry`, 64 MiB in all with the working tree):
 #   rt.tar.gz       a trimmed Java 25 runtime (jlink)
-#   lib/*.jar       engine, kernels (with the compiled fatbins), their test classes, dependencies
-#                   (jcuda-natives cut down to the driver library), JUnit's console launcher
+#   lib/*.jar       engine, kernels (with the compiled fatbins), app, bench (ModelTiming), their test classes,
+#                   dependencies (jcuda-natives cut down to the driver library), JUnit's console launcher
 # Then, there: scripts/device-check.sh (see kernels/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,14 +17,14 @@ mkdir -p "$B/lib"
 JUNIT_PLATFORM=1.14.1   # matches the parent pom's JUnit 5.14.1
 
 echo "== build (kernels compiled with nvcc: $(command -v nvcc || echo /usr/local/cuda/bin/nvcc))"
-mvn -B -q -DskipTests package dependency:copy-dependencies -pl app -am \
-    -DincludeScope=test -DexcludeGroupIds=org.junit,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian \
+mvn -B -q -DskipTests package dependency:copy-dependencies -pl app,bench -am \
+    -DincludeScope=test -DexcludeGroupIds=org.junit,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.openjdk.jmh,net.sf.jopt-simple,org.apache.commons \
     -DoutputDirectory="$B/lib"
 if ! unzip -l kernels/target/kernels-*.jar | grep -q 'diffir/kernels/cuda/modules.txt'; then
   echo "error: the kernels jar has no compiled kernels (is nvcc at /usr/local/cuda/bin/nvcc? or pass -Dnvcc=...)" >&2
   exit 1
 fi
-cp engine/target/engine-*.jar kernels/target/kernels-*.jar app/target/app/lib/diffir-*.jar "$B/lib/"
+cp engine/target/engine-*.jar kernels/target/kernels-*.jar app/target/app/lib/diffir-*.jar bench/target/bench-*.jar "$B/lib/"
 rm -f "$B"/lib/*-sources.jar
 (cd kernels/target/test-classes && "$JAVA_HOME/bin/jar" cf "$B/lib/kernels-tests.jar" .)
 # The model's GPU tests read their PyTorch fixtures as files: carry the test classes as a folder.

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # The CUDA backend's GPU check, run ON the GPU machine from the repo root, with .device-bundle/ built
 # here by scripts/device-bundle.sh (carried along by the device tool). Phases, each under a hard
-# timeout and all within about 6 minutes; a phase that fails does not stop the next:
+# timeout and all within 6 minutes; a phase that fails does not stop the next:
 #   env        unpack the Java runtime, nvidia-smi, find cuBLAS / cuDNN (put their folders on LD_LIBRARY_PATH)
 #   tests      the GPU tests (classes *Cuda*Test / *Gpu*Test in diffir.kernels: every Backend method vs the CPU
 #              backend, a small model forward and backward, ...) via JUnit's console launcher
 #   sanitizer  compute-sanitizer memcheck over KernelSmoke (every own kernel once, small odd sizes; cuBLAS and
-#              cuDNN left out: instrumenting their modules would cost minutes, and they are not ours to check)
-#   timing     KernelTiming: our kernels at DIRformer level-1 sizes, CUDA events, vs measured bandwidth
+#              cuDNN left out: instrumenting their modules would cost minutes, and they are not ours to check).
+#              API errors are not reported: looking a kernel up in each module until one has it, and
+#              polling a staging buffer's event, return "not found" / "not ready" by design.
+#   timing     KernelTiming: our kernels at DIRformer level-1 sizes, CUDA events around bursts of calls, vs
+#              measured bandwidth
 #   torch      the same ops in PyTorch eager (kernels/src/test/python/torch_eager_bench.py)
-#   table      one table: op, ours ms, torch ms, speedup, GB/s, % of floor
-# Full logs in $OUT (8 files: env.log tests.log sanitizer.log timing.log ours.csv torch.log torch.csv summary.txt).
+#   model      ModelTiming: S2 inference of the GoPro model at 64/128/256 px, one small-config training step
+#   torchmodel the same model cases in PyTorch eager on the GPU (bench/torch_reference_bench.py --device cuda)
+#   tables     op, ours ms, torch ms, speedup, GB/s, % of floor; then case, ours ms, torch ms, speedup, ...
+# Full logs in $OUT (8 files: env.log tests.log sanitizer.log timing.log model.log torch.log, all.csv with
+# the four CSVs, summary.txt).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/device-check-out}
 mkdir -p "$OUT"
 B=$PWD/.device-bundle
 START=$(date +%s)
-DEADLINE=$((START + ${DEVICE_CHECK_SECONDS:-340}))
+DEADLINE=$((START + ${DEVICE_CHECK_SECONDS:-345}))
 declare -A STATUS
 ORDER=()
 
@@ -87,6 +93,7 @@ grep -E "NVIDIA|Driver|openjdk|version|torch|LIBDIRS" "$ENV_LOG" | head -12
 
 CONSOLE=$(ls "$B"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
 CP=$(ls "$B"/lib/*.jar | grep -v junit-platform-console-standalone | paste -sd: -):$B/app-test-classes
+CSV=/tmp/diffir-csv && rm -rf "$CSV" && mkdir -p "$CSV"
 JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx16g
      -Djava.io.tmpdir=/tmp "-Ddiffir.cuda.libpath=$LIBDIRS")
 
@@ -98,7 +105,7 @@ run_phase tests 150 "$OUT/tests.log" "$JAVA" "${JVM[@]}" -Ddiffir.cuda.poison=tr
 # ------------------------------------------------------------------ sanitizer
 if command -v compute-sanitizer >/dev/null; then
   run_phase sanitizer 100 "$OUT/sanitizer.log" compute-sanitizer --tool memcheck --error-exitcode 3 \
-    --target-processes all --print-limit 30 "$JAVA" "${JVM[@]}" -Ddiffir.cuda.sync=true \
+    --report-api-errors no --target-processes all --print-limit 30 "$JAVA" "${JVM[@]}" -Ddiffir.cuda.sync=true \
     -Ddiffir.cuda.cublas=false -Ddiffir.cuda.cudnn=false -cp "$CP" diffir.kernels.check.KernelSmoke
 else
   ORDER+=(sanitizer)
@@ -106,13 +113,22 @@ else
 fi
 
 # ------------------------------------------------------------------ timing
-run_phase timing 80 "$OUT/timing.log" "$JAVA" "${JVM[@]}" -cp "$CP" diffir.kernels.bench.KernelTiming "$OUT/ours.csv"
+run_phase timing 80 "$OUT/timing.log" "$JAVA" "${JVM[@]}" -cp "$CP" diffir.kernels.bench.KernelTiming "$CSV/ours.csv"
 
 # ------------------------------------------------------------------ torch
 SMALL=""
 command -v nvidia-smi >/dev/null || SMALL="--small"   # a dry run of this script on a machine without a GPU
 run_phase torch 80 "$OUT/torch.log" env PYTHONUNBUFFERED=1 python3 kernels/src/test/python/torch_eager_bench.py \
-  "$OUT/torch.csv" $SMALL
+  "$CSV/torch.csv" $SMALL
+
+# ------------------------------------------------------------------ model
+run_phase model 90 "$OUT/model.log" "$JAVA" "${JVM[@]}" -cp "$CP" diffir.bench.ModelTiming "$CSV/model.csv" $SMALL
+
+# ------------------------------------------------------------------ torchmodel
+TM_ARGS=(--device cuda --warmup 3 --repeats 10)
+[ -n "$SMALL" ] && TM_ARGS=(--device cpu --cases infer64,train --warmup 0 --repeats 1)
+run_phase torchmodel 100 "$OUT/model.log" env PYTHONUNBUFFERED=1 python3 bench/torch_reference_bench.py "${TM_ARGS[@]}" \
+  --csv "$CSV/torch_model.csv"
 
 # ------------------------------------------------------------------ summary and table
 {
@@ -123,7 +139,10 @@ run_phase torch 80 "$OUT/torch.log" env PYTHONUNBUFFERED=1 python3 kernels/src/t
   grep -E "ERROR SUMMARY|^smoke:" "$OUT/sanitizer.log" 2>/dev/null | tail -3
   grep -E "device-to-device|SGEMM|^device:" "$OUT/timing.log" 2>/dev/null
   echo
-  timeout 20 python3 kernels/src/test/python/bench_table.py "$OUT/ours.csv" "$OUT/torch.csv" 2>&1
+  timeout 20 python3 kernels/src/test/python/bench_table.py "$CSV/ours.csv" "$CSV/torch.csv" 2>&1
+  echo
+  timeout 20 python3 bench/model_table.py "$CSV/model.csv" "$CSV/torch_model.csv" 2>&1
 } >"$OUT/summary.txt" 2>&1
+for f in ours torch model torch_model; do echo "== $f.csv"; cat "$CSV/$f.csv" 2>/dev/null; done >"$OUT/all.csv"
 echo
 cat "$OUT/summary.txt"

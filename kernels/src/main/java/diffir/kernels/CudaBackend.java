@@ -37,7 +37,7 @@ public final class CudaBackend implements Backend, KernelLauncher {
     private volatile ConvKernels.Path convPath = ConvKernels.Path.AUTO;
     private volatile boolean poison = Boolean.getBoolean("diffir.cuda.poison");
     private volatile boolean useBlas = true, useDnn = true;
-    private final AtomicLong downloads = new AtomicLong(), synchronizes = new AtomicLong();
+    private final AtomicLong downloads = new AtomicLong(), synchronizes = new AtomicLong(), launches = new AtomicLong();
 
     public CudaBackend(DeviceApi api) {
         this.api = api;
@@ -123,6 +123,11 @@ public final class CudaBackend implements Backend, KernelLauncher {
 
     public void resetPeakMemory() {
         allocator.resetPeak();
+    }
+
+    /** Kernels of this project launched so far (cuBLAS and cuDNN calls not included). */
+    public long launches() {
+        return launches.get();
     }
 
     /** Blocks the allocator took from the device so far (none in a steady state). */
@@ -327,6 +332,7 @@ public final class CudaBackend implements Backend, KernelLauncher {
             Object a = args[i];
             native_[i] = a == null ? Ptr.NULL : a instanceof Tensor t ? new Ptr(ptr(t)) : a;
         }
+        launches.incrementAndGet();
         api.launch(kernel, grid, block, sharedBytes, native_);
         // The tensors' blocks must not return to the cache before the launch is queued.
         Reference.reachabilityFence(args);
