@@ -222,11 +222,12 @@ fused_attn_reduce(const float* __restrict__ part, float* __restrict__ out, int n
 // ---------------------------------------------------------------------------------- forward softmax
 //
 // One block per bh. red[bh] = [Q K^T (c*c), |Q_i|^2 (c), |K_j|^2 (c)]. Writes the clamped norms
-// (norms[n][h*c+i] for q, norms[n][C+h*c+j] for k), then A = softmax(S) into attn[bh] (S staged in
-// attn itself; __syncthreads makes a block's global writes visible to the block).
+// (norms[n][h*c+i] for q, norms[n][C+h*c+j] for k), Q K^T into gram[bh] when gram != null (saved
+// for the backward, which then needs no second pass over q and k), then A = softmax(S) into
+// attn[bh] (S staged in attn itself; __syncthreads makes a block's global writes visible to the block).
 extern "C" __global__ void __launch_bounds__(AT_SMALL_THREADS)
 fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temperature, float* __restrict__ attn,
-                   float* __restrict__ norms, int c, int heads) {
+                   float* __restrict__ norms, float* __restrict__ gram, int c, int heads) {
     const int bh = blockIdx.x, n = bh / heads, h = bh % heads, C = c * heads;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int E = c * c + 2 * c;
@@ -242,6 +243,7 @@ fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temp
         const int i = e / c, j = e % c;
         const float qn = fmaxf(sqrtf(r[c * c + i]), 1e-12f), kn = fmaxf(sqrtf(r[c * c + c + j]), 1e-12f);
         A[e] = r[e] / (qn * kn) * t;
+        if (gram != nullptr) gram[(size_t) bh * c * c + e] = r[e];
     }
     __syncthreads();
     for (int i = warp; i < c; i += AT_SMALL_THREADS / 32) {  // one warp per row (uniform per warp)
@@ -525,7 +527,8 @@ ATTN_APPLY_FIXED(fused_attn_apply_pair_r12, 12, true, 3)
 
 // ------------------------------------------------------------------------------ backward: c x c part
 //
-// One block per bh. red = [2][NH][c*c]: Q K^T (unnormalised) for every bh, then gA = gy V^T.
+// One block per bh. G = [NH][c*c]: Q K^T (unnormalised) for every bh (saved by the forward, or
+// recomputed); GA = [NH][c*c]: gA = gy V^T.
 // With Sh = Q K^T / (qn kn^T) (so S = t*Sh):
 //   gS = A * (gA - rowsum(gA * A))                     softmax backward
 //   rq_i = sum_j gS_ij Sh_ij, rk_j = sum_i gS_ij Sh_ij  (= q^.gq^ / t and k^.gk^ / t)
@@ -536,16 +539,17 @@ ATTN_APPLY_FIXED(fused_attn_apply_pair_r12, 12, true, 3)
 // projection term (dq, dk) vanishes. Writes Bq, BqT, AT ([NH][c][c]), dq, dk ([NH][c]), gtPart
 // ([NH]); gS ([NH][c][c]) is scratch.
 extern "C" __global__ void __launch_bounds__(AT_SMALL_THREADS)
-fused_attn_bwd_coef(const float* __restrict__ red, const float* __restrict__ attn, const float* __restrict__ norms,
+fused_attn_bwd_coef(const float* __restrict__ Gall, const float* __restrict__ GAall, const float* __restrict__ attn,
+                    const float* __restrict__ norms,
                     const float* __restrict__ temperature, float* __restrict__ Bq, float* __restrict__ BqT,
                     float* __restrict__ AT, float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ gS,
                     float* __restrict__ gtPart, int c, int heads) {
     FUSED_SHARED(float, wsum, [AT_SMALL_THREADS / 32]);
-    const int bh = blockIdx.x, NH = gridDim.x, n = bh / heads, h = bh % heads, C = c * heads;
+    const int bh = blockIdx.x, n = bh / heads, h = bh % heads, C = c * heads;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const size_t cc = (size_t) c * c, off = (size_t) bh * cc;
-    const float* G = red + off;
-    const float* GA = red + (size_t) NH * cc + off;
+    const float* G = Gall + off;
+    const float* GA = GAall + off;
     const float* A = attn + off;
     const float* qn = norms + (size_t) n * 2 * C + h * c;
     const float* kn = qn + C;

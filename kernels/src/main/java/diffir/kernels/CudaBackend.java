@@ -304,13 +304,25 @@ public final class CudaBackend implements Backend, KernelLauncher {
 
     @Override
     public void channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms) {
-        ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms);
+        ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms, null);
     }
 
     @Override
     public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
                                          Tensor gy, Tensor gqkv, Tensor gtemp) {
-        ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, gy, gqkv, gtemp);
+        ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, null, gy, gqkv, gtemp);
+    }
+
+    @Override
+    public boolean channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms, Tensor gram) {
+        ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms, gram);
+        return gram != null;
+    }
+
+    @Override
+    public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
+                                         Tensor gy, Tensor gqkv, Tensor gtemp) {
+        ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, gram, gy, gqkv, gtemp);
     }
 
     @Override

@@ -159,6 +159,25 @@ public interface Backend {
     void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
                                   Tensor gy, Tensor gqkv, Tensor gtemp);
 
+    /**
+     * {@link #channelAttention} that may also save gram (N, heads, c, c) = Q K^T of the rows before
+     * normalisation, so that the backward need not read q and k again to recompute it. Returns whether
+     * gram was written; the default computes the forward alone and returns false.
+     */
+    default boolean channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms, Tensor gram) {
+        channelAttention(qkv, temperature, heads, out, attn, norms);
+        return false;
+    }
+
+    /**
+     * {@link #channelAttentionBackward} given the gram the forward saved (null: recompute it). The default
+     * ignores gram.
+     */
+    default void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
+                                          Tensor gy, Tensor gqkv, Tensor gtemp) {
+        channelAttentionBackward(qkv, temperature, heads, attn, norms, gy, gqkv, gtemp);
+    }
+
     // ---------------------------------------------------------------- optimiser
 
     /** One fused Adam/AdamW step, in place on param, m and v. */

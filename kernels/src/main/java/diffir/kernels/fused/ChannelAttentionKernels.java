@@ -15,9 +15,10 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * {@code Backend.channelAttention} and {@code Backend.channelAttentionBackward}.
  *
  * <p>Forward: Gram Q K^T and the squared row norms, split over pixel chunks (fused_attn_gram), summed
- * (fused_attn_reduce), then norms and softmax per (image, head) (fused_attn_softmax), then out = A V
- * (fused_attn_apply). Backward: Q K^T and gy V^T in one split Gram launch, their reduction, the c x c
- * coefficients (fused_attn_bwd_coef), then gq and gk in one pass over Q and K and gv = A^T gy.
+ * (fused_attn_reduce), then norms and softmax per (image, head) (fused_attn_softmax, which also saves
+ * Q K^T when asked), then out = A V (fused_attn_apply). Backward: gy V^T (and Q K^T unless saved) in one
+ * split Gram launch, their reduction, the c x c coefficients (fused_attn_bwd_coef), then gq and gk in
+ * one pass over Q and K and gv = A^T gy.
  *
  * <p>Where the rows of a head fit one tile of 4r rows with r in {@link #FIXED_R} and the pixel rows
  * are 16-byte aligned, the kernels built for that r run ({@code _r12} for DIRformer's 48 channels per
@@ -35,12 +36,15 @@ public final class ChannelAttentionKernels {
     private static final java.util.Set<Integer> FIXED_GRAM = java.util.Set.of(8, 12, 16), FIXED_APPLY = java.util.Set.of(4, 8, 12, 16),
             FIXED_PAIR = java.util.Set.of(4, 8, 12);
 
-    public static void forward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms) {
+    /** gram (N, heads, c, c) nullable: when given, Q K^T (before normalisation) is saved there for the backward. */
+    public static void forward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms,
+                               Tensor gram) {
         boolean vec = FusedArgs.vectorizable(pixels(qkv), qkv, out);
         Geometry g = Geometry.of("channelAttention", qkv, temperature, heads, L, 1, vec);
         required("channelAttention out", out, g.n, g.cAll, g.h, g.w);
         required("channelAttention attn", attn, g.n, heads, g.c, g.c);
         required("channelAttention norms", norms, g.n, 2 * g.cAll);
+        shape("channelAttention gram", gram, g.n, heads, g.c, g.c);
         if (g.nh == 0 || g.c == 0) return;
 
         long qkvNS = 3L * g.cAll * g.hw, outNS = (long) g.cAll * g.hw;
@@ -51,23 +55,28 @@ public final class ChannelAttentionKernels {
         L.launch(g.gram, Dim3.of(g.tiles * g.tiles, g.chunks, g.nh), Dim3.of(g.r, g.r), 0,
                 q, k, qkvNS, qkvNS, null, null, 0L, 0L, part, g.c, heads, g.nh, g.hw, g.tiles, g.chunkLen, 1);
         L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(e, 32), g.nh), Dim3.of(32, 8), 0, part, red, g.chunks, e);
-        L.launch("fused_attn_softmax", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0, red, temperature, attn, norms, g.c, heads);
+        L.launch("fused_attn_softmax", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0, red, temperature, attn, norms, gram, g.c, heads);
         if (g.hw > 0)
             L.launch(g.applyKernel(false, vec && attn.offset() % 4 == 0), g.applyGrid(), Dim3.of(16, g.r), 0,
                     attn, v, qkvNS, null, null, 0L, out, outNS,
                     null, null, 0L, null, null, 0L, null, 0L, g.c, heads, g.hw);
     }
 
-    /** gqkv and gtemp each nullable. */
-    public static void backward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
+    /**
+     * gqkv and gtemp each nullable; gram nullable: Q K^T as the forward saved it, else it is recomputed
+     * (one more pass over q and k, the largest part of the backward's traffic after the gradients').
+     */
+    public static void backward(KernelLauncher L, Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
                                 Tensor gy, Tensor gqkv, Tensor gtemp) {
         boolean vec = FusedArgs.vectorizable(pixels(qkv), qkv, gy, gqkv);
-        Geometry g = Geometry.of("channelAttentionBackward", qkv, temperature, heads, L, 2, vec);
+        int pairs = gram != null ? 1 : 2;
+        Geometry g = Geometry.of("channelAttentionBackward", qkv, temperature, heads, L, pairs, vec);
         required("channelAttentionBackward attn", attn, g.n, heads, g.c, g.c);
         required("channelAttentionBackward norms", norms, g.n, 2 * g.cAll);
         required("channelAttentionBackward gy", gy, g.n, g.cAll, g.h, g.w);
         shape("channelAttentionBackward gqkv", gqkv, qkv.shape());
         shape("channelAttentionBackward gtemp", gtemp, temperature.shape());
+        shape("channelAttentionBackward gram", gram, g.n, heads, g.c, g.c);
         if (gqkv == null && gtemp == null) return;
         if (g.nh == 0 || g.c == 0) {
             if (gtemp != null && heads > 0)  // no terms: the gradient is 0
@@ -79,18 +88,23 @@ public final class ChannelAttentionKernels {
         Tensor q = qkv, k = FusedArgs.tail(qkv, (long) g.cAll * g.hw), v = FusedArgs.tail(qkv, 2L * g.cAll * g.hw);
         int cc = g.c * g.c;
 
-        // Pair 0: Q K^T (recomputed rather than saved), pair 1: gA = gy V^T.
-        Tensor part = L.scratch(2, g.nh, g.chunks, cc);
-        Tensor red = L.scratch(2, g.nh, cc);
-        L.launch(g.gram, Dim3.of(g.tiles * g.tiles, g.chunks, 2 * g.nh), Dim3.of(g.r, g.r), 0,
-                q, k, qkvNS, qkvNS, gy, v, outNS, qkvNS, part, g.c, heads, g.nh, g.hw, g.tiles, g.chunkLen, 0);
-        L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(cc, 32), 2 * g.nh), Dim3.of(32, 8), 0, part, red, g.chunks, cc);
+        // gA = gy V^T, and Q K^T unless the forward saved it: one Gram launch, pairs (gy, V) and (Q, K).
+        Tensor part = L.scratch(pairs, g.nh, g.chunks, cc);
+        Tensor red = L.scratch(pairs, g.nh, cc);
+        if (gram != null)
+            L.launch(g.gram, Dim3.of(g.tiles * g.tiles, g.chunks, g.nh), Dim3.of(g.r, g.r), 0,
+                    gy, v, outNS, qkvNS, null, null, 0L, 0L, part, g.c, heads, g.nh, g.hw, g.tiles, g.chunkLen, 0);
+        else
+            L.launch(g.gram, Dim3.of(g.tiles * g.tiles, g.chunks, 2 * g.nh), Dim3.of(g.r, g.r), 0,
+                    gy, v, outNS, qkvNS, q, k, qkvNS, qkvNS, part, g.c, heads, g.nh, g.hw, g.tiles, g.chunkLen, 0);
+        L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(cc, 32), pairs * g.nh), Dim3.of(32, 8), 0, part, red, g.chunks, cc);
+        Tensor gA = FusedArgs.tail(red, 0), qk = gram != null ? gram : FusedArgs.tail(red, (long) g.nh * cc);
 
         Tensor bq = L.scratch(g.nh, g.c, g.c), bqT = L.scratch(g.nh, g.c, g.c), aT = L.scratch(g.nh, g.c, g.c);
         Tensor gs = L.scratch(g.nh, g.c, g.c);
         Tensor dq = L.scratch(g.nh, g.c), dk = L.scratch(g.nh, g.c), gtPart = L.scratch(g.nh);
         L.launch("fused_attn_bwd_coef", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0,
-                red, attn, norms, temperature, bq, bqT, aT, dq, dk, gs, gtPart, g.c, heads);
+                qk, gA, attn, norms, temperature, bq, bqT, aT, dq, dk, gs, gtPart, g.c, heads);
         if (gtemp != null)
             L.launch("fused_attn_gtemp", Dim3.of(1), Dim3.of(32), 0, gtPart, gtemp, g.n, heads);
         if (gqkv == null || g.hw == 0) return;

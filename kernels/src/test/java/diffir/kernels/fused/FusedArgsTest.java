@@ -71,14 +71,15 @@ class FusedArgsTest {
     @Test
     void channelAttentionShapes() {
         Tensor qkv = t(2, 18, 3, 5), temp = t(2, 1, 1), out = t(2, 6, 3, 5), attn = t(2, 2, 3, 3), norms = t(2, 12);
-        fails("C divisible by 4 heads", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, t(4, 1, 1), 4, out, attn, norms));
-        fails("(N, 3C, H, W)", () -> ChannelAttentionKernels.forward(NO_LAUNCH, t(2, 17, 3, 5), temp, 2, out, attn, norms));
-        fails("heads must be >= 1", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, temp, 0, out, attn, norms));
-        fails("one value per head", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, t(3, 1, 1), 2, out, attn, norms));
-        fails("attn has shape [2, 1, 3, 3]", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, temp, 2, out, t(2, 1, 3, 3), norms));
-        fails("norms has shape [2, 6]", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, temp, 2, out, attn, t(2, 6)));
-        fails("gqkv has shape [2, 6, 3, 5]", () -> ChannelAttentionKernels.backward(NO_LAUNCH, qkv, temp, 2, attn, norms, out, t(2, 6, 3, 5), null));
-        fails("gtemp has shape [2]", () -> ChannelAttentionKernels.backward(NO_LAUNCH, qkv, temp, 2, attn, norms, out, null, t(2)));
+        fails("C divisible by 4 heads", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, t(4, 1, 1), 4, out, attn, norms, null));
+        fails("(N, 3C, H, W)", () -> ChannelAttentionKernels.forward(NO_LAUNCH, t(2, 17, 3, 5), temp, 2, out, attn, norms, null));
+        fails("heads must be >= 1", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, temp, 0, out, attn, norms, null));
+        fails("one value per head", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, t(3, 1, 1), 2, out, attn, norms, null));
+        fails("attn has shape [2, 1, 3, 3]", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, temp, 2, out, t(2, 1, 3, 3), norms, null));
+        fails("norms has shape [2, 6]", () -> ChannelAttentionKernels.forward(NO_LAUNCH, qkv, temp, 2, out, attn, t(2, 6), null));
+        fails("gqkv has shape [2, 6, 3, 5]", () -> ChannelAttentionKernels.backward(NO_LAUNCH, qkv, temp, 2, attn, norms, null, out, t(2, 6, 3, 5), null));
+        fails("gtemp has shape [2]", () -> ChannelAttentionKernels.backward(NO_LAUNCH, qkv, temp, 2, attn, norms, null, out, null, t(2)));
+        fails("gram has shape [2, 1, 3, 3]", () -> ChannelAttentionKernels.backward(NO_LAUNCH, qkv, temp, 2, attn, norms, t(2, 1, 3, 3), out, null, temp));
     }
 
     @Test

@@ -172,7 +172,7 @@ class FusedKernelsEmulatedTest {
         int[] s = qkv.shape();
         int heads = heads(name), c = s[1] / 3;
         Tensor out = nan(s[0], c, s[2], s[3]), attn = nan(s[0], heads, c / heads, c / heads), norms = nan(s[0], 2 * c);
-        ChannelAttentionKernels.forward(emu, qkv, get(f, "temperature"), heads, out, attn, norms);
+        ChannelAttentionKernels.forward(emu, qkv, get(f, "temperature"), heads, out, attn, norms, null);
         Assert.close(out, get(f, "out"), FWD, name + " out");
         Assert.close(attn, get(f, "attn"), FWD, name + " attn");
         Assert.close(norms, get(f, "norms"), FWD, name + " norms");
@@ -186,9 +186,28 @@ class FusedKernelsEmulatedTest {
         Tensor qkv = get(f, "qkv"), t = get(f, "temperature");
         int heads = heads(name);
         Tensor gqkv = nan(qkv.shape()), gt = nan(t.shape());
-        ChannelAttentionKernels.backward(emu, qkv, t, heads, get(f, "attn"), get(f, "norms"), get(f, "gout"), gqkv, gt);
+        ChannelAttentionKernels.backward(emu, qkv, t, heads, get(f, "attn"), get(f, "norms"), null, get(f, "gout"), gqkv, gt);
         Assert.close(gqkv, get(f, "gqkv"), BWD, name + " gqkv");
         Assert.close(gt, get(f, "gtemp"), BWD, name + " gtemp");
+    }
+
+    /** The backward given the Q K^T the forward saved (no second pass over q and k) equals the fixtures too. */
+    @ParameterizedTest
+    @MethodSource("attentionCases")
+    void channelAttentionBackwardWithSavedGram(String name, int sms) {
+        emu.multiprocessors(sms);
+        Map<String, Tensor> f = Fixtures.load(name);
+        Tensor qkv = get(f, "qkv"), t = get(f, "temperature");
+        int[] s = qkv.shape();
+        int heads = heads(name), c = s[1] / 3;
+        Tensor out = nan(s[0], c, s[2], s[3]), attn = nan(s[0], heads, c / heads, c / heads), norms = nan(s[0], 2 * c);
+        Tensor gram = nan(s[0], heads, c / heads, c / heads);
+        ChannelAttentionKernels.forward(emu, qkv, t, heads, out, attn, norms, gram);
+        Assert.close(out, get(f, "out"), FWD, name + " out (saving the Gram)");
+        Tensor gqkv = nan(qkv.shape()), gt = nan(t.shape());
+        ChannelAttentionKernels.backward(emu, qkv, t, heads, attn, norms, gram, get(f, "gout"), gqkv, gt);
+        Assert.close(gqkv, get(f, "gqkv"), BWD, name + " gqkv (saved Gram)");
+        Assert.close(gt, get(f, "gtemp"), BWD, name + " gtemp (saved Gram)");
     }
 
     @Test
@@ -196,10 +215,10 @@ class FusedKernelsEmulatedTest {
         Map<String, Tensor> f = Fixtures.load("fused_attn_h3_c9");
         Tensor qkv = get(f, "qkv"), t = get(f, "temperature"), attn = get(f, "attn"), norms = get(f, "norms"), g = get(f, "gout");
         Tensor gqkv = nan(qkv.shape());
-        ChannelAttentionKernels.backward(emu, qkv, t, 3, attn, norms, g, gqkv, null);
+        ChannelAttentionKernels.backward(emu, qkv, t, 3, attn, norms, null, g, gqkv, null);
         Assert.close(gqkv, get(f, "gqkv"), BWD, "gqkv alone");
         Tensor gt = nan(t.shape());
-        ChannelAttentionKernels.backward(emu, qkv, t, 3, attn, norms, g, null, gt);
+        ChannelAttentionKernels.backward(emu, qkv, t, 3, attn, norms, null, g, null, gt);
         Assert.close(gt, get(f, "gtemp"), BWD, "gtemp alone");
     }
 
@@ -222,6 +241,7 @@ class FusedKernelsEmulatedTest {
                     channelAttentionBackward("fused_attn_h1_c70_v4", sms);
                     channelAttentionForward("fused_attn_h2_c96_v4", sms);
                     channelAttentionBackward("fused_attn_h1_c48_v4", sms);
+                    channelAttentionBackwardWithSavedGram("fused_attn_h1_c48_v4", sms);
                 }
             }
         } finally {

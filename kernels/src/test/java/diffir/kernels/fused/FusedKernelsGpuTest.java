@@ -300,7 +300,7 @@ class FusedKernelsGpuTest {
             Tensor attnC = Tensor.empty(Device.CPU, s[0], heads, c / heads, c / heads), normsC = Tensor.empty(Device.CPU, s[0], 2 * c);
             Device.CPU.backend().channelAttention(qkv.cpu, t.cpu, heads, outC, attnC, normsC);
             Tensor out = nan(outC.shape()), attn = nan(attnC.shape()), norms = nan(normsC.shape());
-            ChannelAttentionKernels.forward(launcher(), qkv.gpu, t.gpu, heads, out, attn, norms);
+            ChannelAttentionKernels.forward(launcher(), qkv.gpu, t.gpu, heads, out, attn, norms, null);
             close(name + " out", out, outC);
             close(name + " attn", attn, attnC);
             close(name + " norms", norms, normsC);
@@ -311,7 +311,7 @@ class FusedKernelsGpuTest {
             Tensor[] first = null;
             for (int run = 0; run < 2; run++) {
                 Tensor gq = nan(shape), gt = nan(heads, 1, 1);
-                ChannelAttentionKernels.backward(launcher(), qkv.gpu, t.gpu, heads, attn, norms, g.gpu, gq, gt);
+                ChannelAttentionKernels.backward(launcher(), qkv.gpu, t.gpu, heads, attn, norms, null, g.gpu, gq, gt);
                 Tensor[] now = {gq, gt};
                 if (run == 0) {
                     close(name + " gqkv", gq, qkv.cpu.grad());
@@ -321,6 +321,13 @@ class FusedKernelsGpuTest {
                     sameBits(name + " backward rerun", first, now);
                 }
             }
+            // With the Q K^T the forward saves (the backward then makes no pass over q and k for it).
+            Tensor gram = nan(attnC.shape()), attn2 = nan(attnC.shape()), norms2 = nan(normsC.shape());
+            ChannelAttentionKernels.forward(launcher(), qkv.gpu, t.gpu, heads, nan(outC.shape()), attn2, norms2, gram);
+            Tensor gq = nan(shape), gt = nan(heads, 1, 1);
+            ChannelAttentionKernels.backward(launcher(), qkv.gpu, t.gpu, heads, attn2, norms2, gram, g.gpu, gq, gt);
+            close(name + " gqkv (saved Gram)", gq, qkv.cpu.grad());
+            close(name + " gtemp (saved Gram)", gt, t.cpu.grad());
         }
     }
 
