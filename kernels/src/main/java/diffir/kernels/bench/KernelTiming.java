@@ -204,10 +204,16 @@ public final class KernelTiming {
         double attnFlops = 2.0 * 2 * N * C * C * HW;
         guarded("attn_fwd", () -> time("attn_fwd", i -> b.channelAttention(qkv[i], temp, 1, aout, attn, norms), 4.0 * 4 * n, attnFlops));
         Tensor gq = Tensor.empty(d, N, 3 * C, H, W), gt = Tensor.empty(d, 1);
+        Tensor gram = Tensor.empty(d, N, 1, C, C);
+        // As the engine runs it when training: the forward saves Q K^T, so the backward reads q and k once.
         guarded("attn_bwd", () -> {
-            b.channelAttention(qkv[0], temp, 1, aout, attn, norms);
-            time("attn_bwd", i -> b.channelAttentionBackward(qkv[0], temp, 1, attn, norms, x[i], gq, gt), 7.0 * 4 * n, 2 * attnFlops);
+            b.channelAttention(qkv[0], temp, 1, aout, attn, norms, gram);
+            time("attn_bwd", i -> b.channelAttentionBackward(qkv[0], temp, 1, attn, norms, gram, x[i], gq, gt), 7.0 * 4 * n,
+                    2 * attnFlops);
         });
+        // Without the saved Q K^T (recomputed: one more pass over q and k).
+        guarded("attn_bwd_recompute", () -> time("attn_bwd_recompute",
+                i -> b.channelAttentionBackward(qkv[0], temp, 1, attn, norms, x[i], gq, gt), 7.0 * 4 * n, 2.5 * attnFlops));
     }
 
     private void optimiser() {
