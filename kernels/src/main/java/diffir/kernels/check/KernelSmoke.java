@@ -78,7 +78,11 @@ public final class KernelSmoke {
             step("binary_same " + op, () -> b.binary(op, rnd(s), rnd(s), out(s)));
             step("binary_same unaligned " + op, () -> b.binary(op, rnd(946).narrowView(1, 945).reshapeView(s), rnd(s), out(s)));
             step("binary_strided " + op, () -> b.binary(op, rnd(s), rnd(5, 1, 9), out(s)));
+            step("binary_rows4 " + op, () -> b.binary(op, rnd(2, 6, 8, 8), rnd(2, 6, 1, 1), out(2, 6, 8, 8)));
         }
+        // pixel_unshuffle(2) of (2, 3, 8, 8) as copyStrided walks it: float4 stores, stride-2 loads.
+        step("copy_rows4", () -> b.copyStrided(rnd(2, 3, 8, 8), 0, new long[]{192, 64, 8, 1, 16, 2}, out(2, 12, 4, 4), 0,
+                Shapes.strides(new int[]{2, 3, 2, 2, 4, 4}), new int[]{2, 3, 2, 2, 4, 4}));
         for (ScalarOp op : ScalarOp.values()) step("scalar_op " + op, () -> b.scalar(op, rnd(s), 1.5f, out(s)));
         for (UnaryOp op : UnaryOp.values()) {
             step("unary_op " + op, () -> b.unary(op, rnd(s), 0.1f, out(s)));
@@ -105,7 +109,9 @@ public final class KernelSmoke {
                 new ConvSpec(2, 6, 9, 8, 6, 3, 3, 1, 1, 1, 1, 6),
                 new ConvSpec(2, 5, 11, 10, 5, 5, 5, 2, 2, 2, 2, 5),
                 new ConvSpec(1, 4, 7, 9, 4, 4, 4, 1, 1, 1, 1, 4),
-                new ConvSpec(2, 3, 40, 40, 3, 3, 3, 1, 1, 1, 1, 3)};
+                new ConvSpec(2, 3, 40, 40, 3, 3, 3, 1, 1, 1, 1, 3),
+                new ConvSpec(2, 5, 7, 9, 5, 3, 3, 1, 1, 1, 1, 5),      // tiled depthwise, scalar staging
+                new ConvSpec(1, 3, 12, 36, 3, 5, 5, 1, 1, 2, 2, 3)};   // tiled depthwise 5x5, float4 staging
         for (ConvKernels.Path path : ConvKernels.Path.values()) {
             if (path == ConvKernels.Path.CUDNN && b.api().dnn() == null) continue;
             b.setConvPath(path);
@@ -119,7 +125,7 @@ public final class KernelSmoke {
             }
         }
         b.setConvPath(ConvKernels.Path.AUTO);
-        for (int len : new int[]{37, 3000}) {
+        for (int len : new int[]{37, 3000, 9000}) {
             int[] r = {5, len};
             step("softmax " + len, () -> b.softmax(rnd(r), false, out(r)));
             step("log_softmax " + len, () -> b.softmax(rnd(r), true, out(r)));
@@ -129,6 +135,18 @@ public final class KernelSmoke {
         }
         step("adam", () -> b.adam(rnd(1001), rnd(1001), rnd(1001), Tensor.full(d, 0.1f, 1001),
                 new AdamParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 1)));
+        step("adam_many", () -> {
+            int k = 25;  // two launches; one tensor of several chunks, one unaligned view
+            Tensor[] p = new Tensor[k], gr = new Tensor[k], m = new Tensor[k], v = new Tensor[k];
+            for (int i = 0; i < k; i++) {
+                int n = i == 2 ? 5001 : 7 + 13 * i;
+                p[i] = i == 4 ? rnd(n + 1).narrowView(1, n) : rnd(n);
+                gr[i] = rnd(n);
+                m[i] = rnd(n);
+                v[i] = Tensor.full(d, 0.1f, n);
+            }
+            b.adamMany(p, gr, m, v, new AdamParams(1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, false, 3));
+        });
         Tensor x = rnd(2, 6, 5, 7), lw = rnd(6), lb = rnd(6), mod = rnd(2, 12);
         Tensor mean = out(2, 5, 7), rstd = out(2, 5, 7);
         step("layerNorm", () -> b.layerNorm(x, lw, lb, mod, 1e-5f, out(2, 6, 5, 7), mean, rstd));
@@ -142,5 +160,24 @@ public final class KernelSmoke {
         step("channelAttention", () -> b.channelAttention(qkv, t, 2, out(2, 4, 7, 9), attn, norms));
         step("channelAttention backward", () -> b.channelAttentionBackward(qkv, t, 2, attn, norms, rnd(2, 4, 7, 9),
                 out(2, 12, 7, 9), out(2)));
+        // The level sizes' kernels: C = 48 LayerNorm, float4 GDFN, attention built for r = 12 (c = 48) and
+        // r = 4 (c = 16), with the saved Q K^T.
+        Tensor x48 = rnd(2, 48, 5, 8), mean48 = out(2, 5, 8), rstd48 = out(2, 5, 8), w48 = rnd(48), m48 = rnd(2, 96);
+        step("layerNorm c48", () -> b.layerNorm(x48, w48, rnd(48), m48, 1e-5f, out(2, 48, 5, 8), mean48, rstd48));
+        step("layerNorm backward c48", () -> b.layerNormBackward(x48, w48, rnd(48), m48, mean48, rstd48, rnd(2, 48, 5, 8),
+                out(2, 48, 5, 8), out(48), out(48), out(2, 96)));
+        Tensor g4 = rnd(2, 10, 9, 12);
+        step("gatedDwConv v4", () -> b.gatedDwConv(g4, dw, rnd(10), out(2, 5, 9, 12)));
+        step("gatedDwConv backward v4", () -> b.gatedDwConvBackward(g4, dw, rnd(10), rnd(2, 5, 9, 12), out(2, 10, 9, 12),
+                out(10, 1, 3, 3), out(10)));
+        for (int[] a : new int[][]{{144, 1, 48}, {96, 2, 16}}) {
+            int c3 = a[0], heads = a[1], ch = a[2], cAll = c3 / 3;
+            Tensor q = rnd(2, c3, 8, 8), th = rnd(heads), at = out(2, heads, ch, ch), nr = out(2, 2 * cAll), gram = out(2, heads, ch, ch);
+            step("channelAttention c" + ch, () -> b.channelAttention(q, th, heads, out(2, cAll, 8, 8), at, nr, gram));
+            step("channelAttention backward c" + ch, () -> b.channelAttentionBackward(q, th, heads, at, nr, gram, rnd(2, cAll, 8, 8),
+                    out(2, c3, 8, 8), out(heads)));
+            step("channelAttention backward recomputing c" + ch, () -> b.channelAttentionBackward(q, th, heads, at, nr,
+                    rnd(2, cAll, 8, 8), out(2, c3, 8, 8), out(heads)));
+        }
     }
 }
