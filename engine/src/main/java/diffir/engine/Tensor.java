@@ -27,6 +27,7 @@ public final class Tensor {
 
     private boolean requiresGrad;
     private Tensor grad;
+    private boolean gradOwned;
     private Node gradFn;
     private Node leafNode;
 
@@ -45,7 +46,9 @@ public final class Tensor {
     /** Uninitialised tensor on a device. */
     public static Tensor empty(Device device, int... shape) {
         long n = Shapes.numel(shape);
-        return new Tensor(shape, device.backend().allocate(n), 0, device);
+        Storage s = device.backend().allocate(n);
+        MemoryScope.track(s);
+        return new Tensor(shape, s, 0, device);
     }
 
     public static Tensor zeros(Device device, int... shape) {
@@ -207,10 +210,23 @@ public final class Tensor {
         if (g != null && !Arrays.equals(g.shape, shape))
             throw new IllegalArgumentException("grad shape " + Shapes.str(g.shape) + " differs from " + Shapes.str(shape));
         this.grad = g;
+        this.gradOwned = false;
     }
 
+    /** Used by autograd: a gradient it allocated itself, freed by {@link #zeroGrad()}. */
+    public void setOwnedGrad(Tensor g) {
+        setGrad(g);
+        this.gradOwned = true;
+    }
+
+    /**
+     * Drops the gradient. One that backward allocated is freed at once (reading it afterwards fails);
+     * one set with {@link #setGrad} is only dropped.
+     */
     public void zeroGrad() {
+        if (grad != null && gradOwned) grad.storage().release();
         this.grad = null;
+        this.gradOwned = false;
     }
 
     public Node gradFn() {

@@ -238,7 +238,7 @@ public final class CudaBackend implements Backend, KernelLauncher {
 
     @Override
     public void sum(Tensor a, Tensor out) {
-        ReduceKernels.sum(this, a, out);
+        op(() -> ReduceKernels.sum(this, a, out));
     }
 
     @Override
@@ -248,81 +248,81 @@ public final class CudaBackend implements Backend, KernelLauncher {
 
     @Override
     public void conv2d(Tensor x, Tensor w, Tensor bias, ConvSpec spec, Tensor out) {
-        ConvKernels.forward(this, x, w, bias, spec, out);
+        op(() -> ConvKernels.forward(this, x, w, bias, spec, out));
     }
 
     @Override
     public void conv2dBackwardInput(Tensor gy, Tensor w, ConvSpec spec, Tensor gx) {
-        ConvKernels.backwardInput(this, gy, w, spec, gx);
+        op(() -> ConvKernels.backwardInput(this, gy, w, spec, gx));
     }
 
     @Override
     public void conv2dBackwardWeight(Tensor x, Tensor gy, ConvSpec spec, Tensor gw) {
-        ConvKernels.backwardWeight(this, x, gy, spec, gw);
+        op(() -> ConvKernels.backwardWeight(this, x, gy, spec, gw));
     }
 
     @Override
     public void softmax(Tensor x, boolean log, Tensor out) {
-        RowKernels.softmax(this, x, log, out);
+        op(() -> RowKernels.softmax(this, x, log, out));
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor gy, boolean log, Tensor gx) {
-        RowKernels.softmaxBackward(this, y, gy, log, gx);
+        op(() -> RowKernels.softmaxBackward(this, y, gy, log, gx));
     }
 
     @Override
     public void l2Normalize(Tensor x, float eps, Tensor out, Tensor norm) {
-        RowKernels.l2Normalize(this, x, eps, out, norm);
+        op(() -> RowKernels.l2Normalize(this, x, eps, out, norm));
     }
 
     @Override
     public void l2NormalizeBackward(Tensor x, Tensor norm, Tensor gy, float eps, Tensor gx) {
-        RowKernels.l2NormalizeBackward(this, x, norm, gy, eps, gx);
+        op(() -> RowKernels.l2NormalizeBackward(this, x, norm, gy, eps, gx));
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, Tensor mod, float eps, Tensor out, Tensor mean, Tensor rstd) {
-        ModulatedLayerNormKernels.forward(this, x, weight, bias, mod, eps, out, mean, rstd);
+        op(() -> ModulatedLayerNormKernels.forward(this, x, weight, bias, mod, eps, out, mean, rstd));
     }
 
     @Override
     public void layerNormBackward(Tensor x, Tensor weight, Tensor bias, Tensor mod, Tensor mean, Tensor rstd,
                                   Tensor gy, Tensor gx, Tensor gw, Tensor gb, Tensor gmod) {
-        ModulatedLayerNormKernels.backward(this, x, weight, bias, mod, mean, rstd, gy, gx, gw, gb, gmod);
+        op(() -> ModulatedLayerNormKernels.backward(this, x, weight, bias, mod, mean, rstd, gy, gx, gw, gb, gmod));
     }
 
     @Override
     public void gatedDwConv(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        GatedDwConvKernels.forward(this, x, w, bias, out);
+        op(() -> GatedDwConvKernels.forward(this, x, w, bias, out));
     }
 
     @Override
     public void gatedDwConvBackward(Tensor x, Tensor w, Tensor bias, Tensor gy, Tensor gx, Tensor gw, Tensor gb) {
-        GatedDwConvKernels.backward(this, x, w, bias, gy, gx, gw, gb);
+        op(() -> GatedDwConvKernels.backward(this, x, w, bias, gy, gx, gw, gb));
     }
 
     @Override
     public void channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms) {
-        ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms, null);
+        op(() -> ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms, null));
     }
 
     @Override
     public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
                                          Tensor gy, Tensor gqkv, Tensor gtemp) {
-        ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, null, gy, gqkv, gtemp);
+        op(() -> ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, null, gy, gqkv, gtemp));
     }
 
     @Override
     public boolean channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms, Tensor gram) {
-        ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms, gram);
+        op(() -> ChannelAttentionKernels.forward(this, qkv, temperature, heads, out, attn, norms, gram));
         return gram != null;
     }
 
     @Override
     public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
                                          Tensor gy, Tensor gqkv, Tensor gtemp) {
-        ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, gram, gy, gqkv, gtemp);
+        op(() -> ChannelAttentionKernels.backward(this, qkv, temperature, heads, attn, norms, gram, gy, gqkv, gtemp));
     }
 
     @Override
@@ -350,9 +350,31 @@ public final class CudaBackend implements Backend, KernelLauncher {
         Reference.reachabilityFence(args);
     }
 
+    /**
+     * Scratch lives until the Backend method that asked for it returns: {@link #op} gives it back to the
+     * cache then (its kernels are queued on the one stream, so whatever reuses the block runs after).
+     */
     @Override
     public Tensor scratch(int... shape) {
-        return new Tensor(shape, allocate(Shapes.numel(shape)), 0, device());
+        Tensor t = new Tensor(shape, allocate(Shapes.numel(shape)), 0, device());
+        if (opDepth > 0) opScratch.add(t);
+        return t;
+    }
+
+    private int opDepth;
+    private final java.util.ArrayList<Tensor> opScratch = new java.util.ArrayList<>();
+
+    /** Runs one Backend method, then releases the scratch it used. */
+    private void op(Runnable body) {
+        opDepth++;
+        try {
+            body.run();
+        } finally {
+            if (--opDepth == 0) {
+                for (Tensor t : opScratch) t.storage().release();
+                opScratch.clear();
+            }
+        }
     }
 
     @Override

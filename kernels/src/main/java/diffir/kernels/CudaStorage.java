@@ -14,12 +14,29 @@ public final class CudaStorage implements Storage {
     private final CudaBackend backend;
     private final long address;
     private final long numel;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean released;
 
     CudaStorage(CudaBackend backend, long address, long numel, long blockBytes, DeviceAllocator allocator, Cleaner cleaner) {
         this.backend = backend;
         this.address = address;
         this.numel = numel;
-        cleaner.register(this, new Release(allocator, address, blockBytes));
+        this.cleanable = cleaner.register(this, new Release(allocator, address, blockBytes));
+    }
+
+    /**
+     * Gives the block back to the cache now. Safe while kernels that use it are still queued: every
+     * launch goes to the backend's one stream, so a later user of the block runs after them.
+     */
+    @Override
+    public void release() {
+        released = true;
+        cleanable.clean(); // runs Release at most once, here or (if never called) when unreachable
+    }
+
+    @Override
+    public boolean released() {
+        return released;
     }
 
     /** Returns the block; must not reference the storage, or it would never become unreachable. */
@@ -30,8 +47,9 @@ public final class CudaStorage implements Storage {
         }
     }
 
-    /** Device address of element 0. */
+    /** Device address of element 0; fails once the storage has been released. */
     public long address() {
+        if (released) throw Storage.usedAfterRelease();
         return address;
     }
 

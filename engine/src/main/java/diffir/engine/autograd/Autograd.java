@@ -1,5 +1,6 @@
 package diffir.engine.autograd;
 
+import diffir.engine.MemoryScope;
 import diffir.engine.Shapes;
 import diffir.engine.Tensor;
 import diffir.engine.backend.BinaryOp;
@@ -103,9 +104,9 @@ public final class Autograd {
         Tensor cur = leaf.grad();
         if (cur == null) {
             // Own a private copy: backward functions may hand the same tensor to several inputs.
-            Tensor copy = Tensor.empty(leaf.device(), leaf.shape());
+            Tensor copy = MemoryScope.untrack(Tensor.empty(leaf.device(), leaf.shape()));
             copy.copyFrom(g);
-            leaf.setGrad(copy);
+            leaf.setOwnedGrad(copy);
         } else {
             leaf.backend().binary(BinaryOp.ADD, cur, g, cur);
         }

@@ -20,7 +20,7 @@ public final class CpuBackend implements Backend {
 
     /** The array behind a CPU tensor (index with {@link Tensor#offset()}). */
     static float[] data(Tensor t) {
-        if (t.storage() instanceof CpuStorage s) return s.data;
+        if (t.storage() instanceof CpuStorage s) return s.data();
         throw new IllegalArgumentException("tensor on " + t.device() + " passed to the CPU backend");
     }
 

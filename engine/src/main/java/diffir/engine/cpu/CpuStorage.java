@@ -9,14 +9,30 @@ import diffir.engine.backend.Storage;
  * autograd graph drops them. The cost is a 2^31-element limit per tensor, far above what DiffIR needs.
  */
 public final class CpuStorage implements Storage {
-    final float[] data;
+    private float[] data;
+    private final long size;
 
     public CpuStorage(float[] data) {
         this.data = data;
+        this.size = data.length;
     }
 
+    /** The array; fails clearly once released. */
     public float[] data() {
-        return data;
+        float[] d = data;
+        if (d == null) throw Storage.usedAfterRelease();
+        return d;
+    }
+
+    /** Drops the array so the collector can take it at once, even while views of it are still reachable. */
+    @Override
+    public void release() {
+        data = null;
+    }
+
+    @Override
+    public boolean released() {
+        return data == null;
     }
 
     @Override
@@ -26,6 +42,6 @@ public final class CpuStorage implements Storage {
 
     @Override
     public long size() {
-        return data.length;
+        return size;
     }
 }

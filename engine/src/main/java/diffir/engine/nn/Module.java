@@ -1,5 +1,6 @@
 package diffir.engine.nn;
 
+import diffir.engine.MemoryScope;
 import diffir.engine.Shapes;
 import diffir.engine.Tensor;
 
@@ -26,14 +27,14 @@ public abstract class Module {
     protected Tensor param(String name, Tensor value) {
         checkName(name);
         value.requiresGrad(true);
-        params.put(name, value);
+        params.put(name, MemoryScope.untrack(value));
         return value;
     }
 
     /** Registers a state tensor that is saved and loaded but not trained. */
     protected Tensor buffer(String name, Tensor value) {
         checkName(name);
-        buffers.put(name, value);
+        buffers.put(name, MemoryScope.untrack(value));
         return value;
     }
 

@@ -2,6 +2,7 @@ package diffir.engine.optim;
 
 import diffir.engine.Device;
 import diffir.engine.Shapes;
+import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
 import diffir.engine.backend.BinaryOp;
@@ -82,7 +83,7 @@ public final class Ema {
     private Tensor scratch(Tensor src) {
         Tensor buf = scratch.get(src.device());
         if (buf == null || buf.numel() < src.numel()) {
-            buf = Tensor.empty(src.device(), Math.toIntExact(maxNumel));
+            buf = MemoryScope.untrack(Tensor.empty(src.device(), Math.toIntExact(maxNumel)));
             scratch.put(src.device(), buf);
         }
         return new Tensor(src.shape(), buf.storage(), buf.offset(), src.device());

@@ -1,6 +1,7 @@
 package diffir.engine.optim;
 
 import diffir.engine.Shapes;
+import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
 
@@ -43,8 +44,9 @@ public abstract class Optimizer {
             return tensors.get(name);
         }
 
+        /** Stores long-lived state: it is taken out of any open MemoryScope. */
         public void put(String name, Tensor t) {
-            tensors.put(name, t);
+            tensors.put(name, MemoryScope.untrack(t));
         }
     }
 
@@ -188,7 +190,7 @@ public abstract class Optimizer {
             for (String k : stateNames()) {
                 Tensor copy = Tensor.empty(p.device(), p.shape());
                 copy.copyFrom(e.getValue().get(k));
-                st.tensors.put(k, copy);
+                st.put(k, copy);
             }
             state.put(e.getKey(), st);
         }
