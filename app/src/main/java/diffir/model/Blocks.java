@@ -1,6 +1,8 @@
 package diffir.model;
 
+import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
+import diffir.engine.autograd.Autograd;
 import diffir.engine.nn.Init;
 import diffir.engine.nn.Module;
 
@@ -17,7 +19,18 @@ final class Blocks extends Module {
     }
 
     Tensor forward(Tensor x, ModulationBank.Modulations mods) {
-        for (TransformerBlock b : blocks) x = b.forward(x, mods);
+        boolean inference = !Autograd.enabled();
+        for (TransformerBlock b : blocks) {
+            if (!inference) {
+                x = b.forward(x, mods);
+                continue;
+            }
+            // Without a graph nothing else refers to a block's intermediates: free them as the block
+            // ends, so inference holds about one block's worth of activations at a time.
+            try (MemoryScope scope = MemoryScope.open()) {
+                x = scope.keep(b.forward(x, mods));
+            }
+        }
         return x;
     }
 

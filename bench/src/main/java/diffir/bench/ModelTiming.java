@@ -1,6 +1,7 @@
 package diffir.bench;
 
 import diffir.engine.Device;
+import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
 import diffir.engine.nn.Init;
@@ -114,7 +115,14 @@ public final class ModelTiming {
         };
     }
 
-    private static String time(String name, Device d, Timer timer, Plan plan, Runnable run) {
+    private static String time(String name, Device d, Timer timer, Plan plan, Runnable body) {
+        // Each run in its own scope, as the trainer and restore run theirs: its intermediates go back
+        // to the allocator when it ends (inference also frees each block's as it goes).
+        Runnable run = () -> {
+            try (MemoryScope scope = MemoryScope.open()) {
+                body.run();
+            }
+        };
         for (int i = 0; i < plan.warmup(); i++) run.run();
         d.backend().synchronize();
         CudaBackend cuda = d.backend() instanceof CudaBackend c ? c : null;
