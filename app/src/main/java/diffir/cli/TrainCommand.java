@@ -85,6 +85,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--stop-after", defaultValue = "0", paramLabel = "N", description = "Stop (with a checkpoint) after iteration N, to --resume later.")
     long stopAfter;
 
+    @Option(names = "--max-blur", paramLabel = "PX", description = "Deblurring: largest camera-shake kernel, 7 to 31 pixels (default 31).")
+    Integer maxBlur;
+
     @Option(names = "--ema", paramLabel = "DECAY", description = "Weight EMA decay per iteration (default 0.999).")
     Double emaDecay;
 
@@ -149,7 +152,7 @@ final class TrainCommand implements Callable<Integer> {
                 pick(batch, stored == null ? null : stored.batch(), 8), pick(patch, stored == null ? null : stored.patch(), 128),
                 pick(lr, stored == null ? null : stored.lr(), 2e-4), pick(seed, stored == null ? null : stored.seed(), 0L),
                 st == Stage.S2 ? s1Path : null, enc, pick(emaDecay, stored == null ? null : stored.emaDecay(), 0.999),
-                pick(valCrop, stored == null ? null : stored.valCrop(), 256));
+                pick(valCrop, stored == null ? null : stored.valCrop(), 256), pick(maxBlur, stored == null ? null : stored.maxBlur(), 0));
     }
 
     private static <T> T pick(T given, T stored, T fallback) {

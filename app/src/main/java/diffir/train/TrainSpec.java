@@ -30,9 +30,11 @@ import java.util.Objects;
  * @param encoderSteps S2 only: iterations of the encoder stage (CPEN_S2 + denoise) before the joint stage
  * @param emaDecay     weight EMA decay per iteration (0.999 as in the reference)
  * @param valCrop      side of the centred validation crop (0: whole images)
+ * @param maxBlur      deblurring: largest camera-shake kernel in pixels (7..31; 0 for the task's 31)
  */
 public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig arch, long steps, int batch, int patch,
-                        double lr, long seed, Path s1, long encoderSteps, double emaDecay, int valCrop) {
+                        double lr, long seed, Path s1, long encoderSteps, double emaDecay, int valCrop,
+                        int maxBlur) {
 
     public TrainSpec {
         Objects.requireNonNull(task, "task");
@@ -45,6 +47,8 @@ public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig 
         if (patch < 1) bad.add("--patch must be >= 1, got " + patch);
         if (!(lr > 0) || Double.isInfinite(lr)) bad.add("--lr must be a positive number, got " + lr);
         if (!(emaDecay >= 0 && emaDecay < 1)) bad.add("--ema must be in [0, 1), got " + emaDecay);
+        if (maxBlur != 0 && (task != Task.DEBLUR || maxBlur < 7 || maxBlur > 31))
+            bad.add("--max-blur is for --task deblur, from 7 to 31 pixels; got " + maxBlur);
         if (valCrop < 0) bad.add("--val-crop must be >= 0, got " + valCrop);
         if (stage == Stage.S2 && s1 == null) bad.add("--stage s2 needs --s1 CKPT, the trained S1 network");
         if (stage == Stage.S1 && s1 != null) bad.add("--s1 is for --stage s2 only");
@@ -81,6 +85,7 @@ public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig 
         m.put("encoder_steps", encoderSteps);
         m.put("ema_decay", emaDecay);
         m.put("val_crop", (long) valCrop);
+        m.put("max_blur", (long) maxBlur);
         return Json.write(m);
     }
 
@@ -91,13 +96,18 @@ public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig 
                 val.isEmpty() ? null : Path.of(val), ArchConfig.fromJson(str(m, "arch")), num(m, "steps").longValue(),
                 num(m, "batch").intValue(), num(m, "patch").intValue(), num(m, "lr").doubleValue(), num(m, "seed").longValue(),
                 s1.isEmpty() ? null : Path.of(s1), num(m, "encoder_steps").longValue(), num(m, "ema_decay").doubleValue(),
-                num(m, "val_crop").intValue());
+                num(m, "val_crop").intValue(), num(m, "max_blur").intValue());
     }
 
     /** The same run continued to a different total step count. */
     public TrainSpec withSteps(long newSteps) {
         return new TrainSpec(task, stage, data, val, arch, newSteps, batch, patch, lr, seed, s1,
-                Math.min(encoderSteps, newSteps), emaDecay, valCrop);
+                Math.min(encoderSteps, newSteps), emaDecay, valCrop, maxBlur);
+    }
+
+    /** The same run with another encoder-stage length. */
+    public TrainSpec withEncoderSteps(long n) {
+        return new TrainSpec(task, stage, data, val, arch, steps, batch, patch, lr, seed, s1, n, emaDecay, valCrop, maxBlur);
     }
 
     /** Names of the fields in which other differs from this one (as stored: paths absolute). */

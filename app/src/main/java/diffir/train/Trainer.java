@@ -1,31 +1,25 @@
 package diffir.train;
 
-import diffir.data.Batch;
+import diffir.data.Degradations;
 import diffir.data.FolderPairs;
+import diffir.data.ImageFolders;
 import diffir.data.ImageCache;
 import diffir.data.LqGt;
 import diffir.data.PairSource;
-import diffir.data.Seeds;
 import diffir.data.SyntheticPairs;
 import diffir.data.Task;
 import diffir.data.TrainingSet;
 import diffir.data.ValidationSet;
 import diffir.engine.Device;
-import diffir.engine.Tensor;
-import diffir.engine.autograd.Autograd;
 import diffir.engine.io.CheckpointFormatException;
 import diffir.engine.nn.Init;
-import diffir.engine.ops.Ops;
-import diffir.engine.optim.Adam;
 import diffir.engine.optim.Ema;
-import diffir.engine.optim.Gradients;
 import diffir.engine.optim.Optimizer;
 import diffir.image.Image;
 import diffir.metrics.Psnr;
 import diffir.model.Checkpoints;
 import diffir.model.DiffIRModel;
 import diffir.model.DiffIRS1;
-import diffir.model.DiffIRS2;
 import diffir.model.Stage;
 import diffir.restore.Restorer;
 
@@ -35,11 +29,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Trains S1 or S2 as the reference does: Adam (S1 betas 0.9/0.999; S2 0.9/0.99 with a separate
@@ -64,7 +56,6 @@ public final class Trainer {
     /** What a finished run leaves. */
     public record Result(RunFiles files, long step, double valPsnr, double inputPsnr, double seconds) {}
 
-    private static final long EPS_STREAM = 0x45505331L; // keys the diffusion noise apart from the data stream
     private static final long VAL_NOISE_SEED = 1234;
 
     private final TrainSpec spec;
@@ -84,8 +75,9 @@ public final class Trainer {
     }
 
     /** The pairs of a data folder: DIR/lq + DIR/gt when both exist, else clean images degraded on the fly. */
-    public static PairSource source(Path dir, Task task, ImageCache cache) throws IOException {
+    public static PairSource source(Path dir, Task task, int maxBlur, ImageCache cache) throws IOException {
         if (Files.isDirectory(dir.resolve("lq")) && Files.isDirectory(dir.resolve("gt"))) return FolderPairs.fromFolder(dir, task, cache);
+        if (maxBlur > 0) return new SyntheticPairs(ImageFolders.list(dir), task, Degradations.motionBlur(maxBlur), cache);
         return SyntheticPairs.fromFolder(dir, task, cache);
     }
 
@@ -93,7 +85,7 @@ public final class Trainer {
         long t0 = System.nanoTime();
         // Everything that can fail on bad input happens before the run folder is touched.
         ImageCache cache = new ImageCache(64L << 20);
-        PairSource train = source(spec.data(), spec.task(), cache);
+        PairSource train = source(spec.data(), spec.task(), spec.maxBlur(), cache);
         train.checkPatch(spec.patch());
         List<LqGt> valPairs = validationPairs(train, cache);
         TrainState.Saved saved = null;
@@ -116,7 +108,8 @@ public final class Trainer {
         DiffIRModel emaModel = DiffIRModel.create(spec.stage(), spec.arch(), Init.on(device, spec.seed()));
         Ema ema = new Ema(model, emaModel);
         ema.copyWeights();
-        Map<String, Optimizer> optimizers = optimizers(model);
+        Iteration iteration = new Iteration(spec, model, frozenS1, device);
+        Map<String, Optimizer> optimizers = iteration.optimizers();
         long start = 0;
         if (saved != null) {
             TrainState.restore(saved, model, emaModel, optimizers);
@@ -142,16 +135,16 @@ public final class Trainer {
             for (long it = start + 1; it <= end; it++) {
                 long ts = System.nanoTime();
                 double lr = lrPlan.at(it);
-                Batch batch = data.batch(it - 1, spec.batch(), spec.patch());
+                diffir.data.Batch batch = data.batch(it - 1, spec.batch(), spec.patch());
                 String phase = spec.stage() == Stage.S1 ? "s1" : spec.encoderStage(it) ? "encoder" : "joint";
-                Optimizer opt = optimizers.get(spec.encoderStage(it) ? "e" : "g");
-                opt.setLr(lr);
                 double[] losses;
                 try {
-                    losses = step(it, model, frozenS1, batch, opt, lastSaved);
-                } catch (TrainingStopped e) {
+                    losses = iteration.run(it, batch, lr);
+                } catch (Iteration.NonFinite e) {
                     LossChart.write(files.chart(), log.rows(), chartTitle());
-                    throw e;
+                    String keep = lastSaved > 0 ? "the last good checkpoint (iteration " + lastSaved + ") is kept in " + files.checkpoint()
+                            : "no checkpoint had been written yet";
+                    throw new TrainingStopped(it, "training stopped at iteration " + it + ": " + e.getMessage() + " (try a lower --lr); " + keep);
                 }
                 ema.update(spec.emaDecay());
                 double val = Double.NaN;
@@ -190,69 +183,13 @@ public final class Trainer {
         return s1;
     }
 
-    /** S1: one Adam. S2: "g" over everything (joint stage) and "e" over CPEN_S2 + denoise (encoder stage), as the reference. */
-    private Map<String, Optimizer> optimizers(DiffIRModel model) {
-        Map<String, Optimizer> m = new LinkedHashMap<>();
-        if (spec.stage() == Stage.S1) {
-            m.put("g", new Adam(model.namedParameters(), spec.lr(), 0.9, 0.999, 1e-8, 0));
-            return m;
-        }
-        m.put("g", new Adam(model.namedParameters(), spec.lr(), 0.9, 0.99, 1e-8, 0));
-        Map<String, Tensor> enc = new LinkedHashMap<>();
-        model.namedParameters().forEach((k, v) -> {
-            if (k.contains("denoise") || k.contains("condition")) enc.put(k, v);
-        });
-        m.put("e", new Adam(enc, spec.lr(), 0.9, 0.99, 1e-8, 0));
-        return m;
-    }
-
-    /** One iteration: forward, the checks, backward, the update. Returns {loss, l_pix, l_ipr}. */
-    private double[] step(long it, DiffIRModel model, DiffIRS1 s1, Batch batch, Optimizer opt, long lastSaved) {
-        model.zeroGrad();
-        Tensor lq = batch.lqTensor(device), gt = batch.gtTensor(device);
-        Tensor loss, lPix = null, lIpr = null;
-        if (model instanceof DiffIRS1 m) {
-            lPix = Ops.l1Loss(m.forward(lq, gt).out(), gt);
-            loss = lPix;
-        } else {
-            DiffIRS2 m = (DiffIRS2) model;
-            Tensor iprS1;
-            try (var s = Autograd.noGrad()) {
-                iprS1 = s1.prior(lq, gt);
-            }
-            Tensor eps = Tensor.randn(device, Seeds.rng(spec.seed(), EPS_STREAM, it), iprS1.shape());
-            if (spec.encoderStage(it)) {
-                lIpr = Ops.l1Loss(m.encoderForward(lq, iprS1, eps), iprS1);
-                loss = lIpr;
-            } else {
-                DiffIRS2.Output o = m.trainForward(lq, iprS1, eps);
-                lPix = Ops.l1Loss(o.out(), gt);
-                lIpr = Ops.l1Loss(o.ipr(), iprS1);
-                loss = Ops.add(lPix, lIpr);
-            }
-        }
-        double value = loss.item();
-        if (!Double.isFinite(value)) throw stopped(it, "the loss is " + value, lastSaved);
-        loss.backward();
-        Optional<String> bad = Gradients.firstNonFinite(opt.parameters());
-        if (bad.isPresent()) throw stopped(it, "the gradient of " + bad.get() + " is not finite", lastSaved);
-        opt.step();
-        return new double[]{value, lPix == null ? Double.NaN : lPix.item(), lIpr == null ? Double.NaN : lIpr.item()};
-    }
-
-    private TrainingStopped stopped(long it, String what, long lastSaved) {
-        String keep = lastSaved > 0 ? "the last good checkpoint (iteration " + lastSaved + ") is kept in " + files.checkpoint()
-                : "no checkpoint had been written yet";
-        return new TrainingStopped(it, "training stopped at iteration " + it + ": " + what + " (try a lower --lr); " + keep);
-    }
-
     private void save(long it, DiffIRModel model, DiffIRModel ema, Map<String, Optimizer> optimizers) throws IOException {
         TrainState.save(files.checkpoint(), it, spec, model, ema, optimizers);
         Checkpoints.save(files.model(), ema.config(), ema.stage(), ema.stateDict(), Map.of("iteration", Long.toString(it)));
     }
 
     private List<LqGt> validationPairs(PairSource train, ImageCache cache) throws IOException {
-        PairSource src = spec.val() != null ? source(spec.val(), spec.task(), cache) : train;
+        PairSource src = spec.val() != null ? source(spec.val(), spec.task(), spec.maxBlur(), cache) : train;
         ValidationSet vs = new ValidationSet(src, spec.valCrop(), spec.seed());
         List<LqGt> pairs = new ArrayList<>();
         for (int i = 0; i < Math.min(vs.size(), schedule.maxValImages()); i++) pairs.add(vs.get(i));
