@@ -44,37 +44,90 @@ final class CpuElementwise {
             throw new IllegalArgumentException(op + ": " + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()) + " do not broadcast to " + Shapes.str(shape));
         if (out.numel() == 0) return;
         float[] x = data(a), y = data(b), o = data(out);
+        int xb = (int) a.offset(), yb = (int) b.offset(), ob = (int) out.offset();
+        if (Shapes.same(a.shape(), shape) && Shapes.same(b.shape(), shape)) {
+            // Same shapes: one flat run, split over the cores.
+            Parallel.range(Math.toIntExact(out.numel()), GRAIN, (f, t) ->
+                    ElementwiseRows.binary(op, x, xb + f, y, yb + f, o, ob + f, t - f));
+            return;
+        }
         Strided.Plan p = Strided.plan(shape, Shapes.broadcastStrides(a.shape(), shape),
                 Shapes.broadcastStrides(b.shape(), shape), Shapes.strides(shape));
-        Strided.forEachRow(p, new long[]{a.offset(), b.offset(), out.offset()}, (off, step, len) ->
+        Strided.forEachRow(p, new long[]{xb, yb, ob}, (off, step, len) ->
                 binaryRow(op, x, (int) off[0], (int) step[0], y, (int) off[1], (int) step[1], o, (int) off[2], len));
     }
 
+    /** One output row; each operand steps by 1 along it or is broadcast (step 0). */
     private static void binaryRow(BinaryOp op, float[] x, int xi, int xs, float[] y, int yi, int ys, float[] o, int oi, int len) {
-        // Rows are contiguous in out; an operand steps by 1 or is broadcast (step 0).
-        switch (op) {
-            case ADD -> { for (int i = 0; i < len; i++) o[oi + i] = x[xi + i * xs] + y[yi + i * ys]; }
-            case SUB -> { for (int i = 0; i < len; i++) o[oi + i] = x[xi + i * xs] - y[yi + i * ys]; }
-            case MUL -> { for (int i = 0; i < len; i++) o[oi + i] = x[xi + i * xs] * y[yi + i * ys]; }
-            case DIV -> { for (int i = 0; i < len; i++) o[oi + i] = x[xi + i * xs] / y[yi + i * ys]; }
-            case MAX -> { for (int i = 0; i < len; i++) o[oi + i] = Math.max(x[xi + i * xs], y[yi + i * ys]); }
+        if (xs == 1 && ys == 1) {
+            ElementwiseRows.binary(op, x, xi, y, yi, o, oi, len);
+        } else if (xs == 1 && ys == 0) {
+            float s = y[yi];
+            switch (op) {
+                case ADD -> ElementwiseRows.scalar(ScalarOp.ADD, x, xi, s, o, oi, len);
+                case SUB -> ElementwiseRows.scalar(ScalarOp.ADD, x, xi, -s, o, oi, len); // x + (-s) == x - s exactly
+                case MUL -> ElementwiseRows.scalar(ScalarOp.MUL, x, xi, s, o, oi, len);
+                case DIV -> ElementwiseRows.divideBy(x, xi, s, o, oi, len);
+                case MAX -> ElementwiseRows.scalar(ScalarOp.MAX, x, xi, s, o, oi, len);
+            }
+        } else if (xs == 0 && ys == 1) {
+            float s = x[xi];
+            ScalarOp swapped = switch (op) {
+                case ADD -> ScalarOp.ADD;
+                case SUB -> ScalarOp.RSUB;
+                case MUL -> ScalarOp.MUL;
+                case DIV -> ScalarOp.RDIV;
+                case MAX -> ScalarOp.MAX;
+            };
+            ElementwiseRows.scalar(swapped, y, yi, s, o, oi, len);
+        } else {
+            java.util.Arrays.fill(o, oi, oi + len, apply(op, x[xi], y[yi]));
         }
     }
 
     static void scalar(ScalarOp op, Tensor a, float s, Tensor out) {
         float[] x = data(a), o = data(out);
         int xb = (int) a.offset(), ob = (int) out.offset();
-        Parallel.range(Math.toIntExact(out.numel()), GRAIN, (f, t) -> {
-            switch (op) {
-                case ADD -> { for (int i = f; i < t; i++) o[ob + i] = x[xb + i] + s; }
-                case MUL -> { for (int i = f; i < t; i++) o[ob + i] = x[xb + i] * s; }
-                case RSUB -> { for (int i = f; i < t; i++) o[ob + i] = s - x[xb + i]; }
-                case RDIV -> { for (int i = f; i < t; i++) o[ob + i] = s / x[xb + i]; }
-                case POW -> { for (int i = f; i < t; i++) o[ob + i] = pow(x[xb + i], s); }
-                case MAX -> { for (int i = f; i < t; i++) o[ob + i] = Math.max(x[xb + i], s); }
-                case MIN -> { for (int i = f; i < t; i++) o[ob + i] = Math.min(x[xb + i], s); }
-            }
-        });
+        Parallel.range(Math.toIntExact(out.numel()), GRAIN, (f, t) -> ElementwiseRows.scalar(op, x, xb + f, s, o, ob + f, t - f));
+    }
+
+    static void unary(UnaryOp op, Tensor a, float param, Tensor out) {
+        float[] x = data(a), o = data(out);
+        int xb = (int) a.offset(), ob = (int) out.offset();
+        Parallel.range(Math.toIntExact(out.numel()), GRAIN, (f, t) -> ElementwiseRows.unary(op, x, xb + f, param, o, ob + f, t - f));
+    }
+
+    static void unaryBackward(UnaryOp op, Tensor xT, Tensor yT, Tensor gyT, float param, Tensor gxT) {
+        float[] x = data(xT), y = data(yT), gy = data(gyT), gx = data(gxT);
+        int xb = (int) xT.offset(), yb = (int) yT.offset(), gb = (int) gyT.offset(), ob = (int) gxT.offset();
+        Parallel.range(Math.toIntExact(gxT.numel()), GRAIN, (f, t) ->
+                ElementwiseRows.unaryBackward(op, x, xb + f, y, yb + f, gy, gb + f, param, gx, ob + f, t - f));
+    }
+
+    // ------------------------------------------------------------------ the scalar definitions
+
+    // One definition of each function; ElementwiseRows computes the same in vector lanes.
+
+    static float apply(BinaryOp op, float a, float b) {
+        return switch (op) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+            case MAX -> Math.max(a, b);
+        };
+    }
+
+    static float apply(ScalarOp op, float x, float s) {
+        return switch (op) {
+            case ADD -> x + s;
+            case MUL -> x * s;
+            case RSUB -> s - x;
+            case RDIV -> s / x;
+            case POW -> pow(x, s);
+            case MAX -> Math.max(x, s);
+            case MIN -> Math.min(x, s);
+        };
     }
 
     private static float pow(float x, float s) {
@@ -82,14 +135,6 @@ final class CpuElementwise {
         if (s == 1f) return x;
         if (s == 0.5f) return (float) Math.sqrt(x);
         return (float) Math.pow(x, s);
-    }
-
-    static void unary(UnaryOp op, Tensor a, float param, Tensor out) {
-        float[] x = data(a), o = data(out);
-        int xb = (int) a.offset(), ob = (int) out.offset();
-        Parallel.range(Math.toIntExact(out.numel()), GRAIN, (f, t) -> {
-            for (int i = f; i < t; i++) o[ob + i] = apply(op, x[xb + i], param);
-        });
     }
 
     static float apply(UnaryOp op, float v, float param) {
@@ -109,29 +154,23 @@ final class CpuElementwise {
         };
     }
 
-    static void unaryBackward(UnaryOp op, Tensor xT, Tensor yT, Tensor gyT, float param, Tensor gxT) {
-        float[] x = data(xT), y = data(yT), gy = data(gyT), gx = data(gxT);
-        int xb = (int) xT.offset(), yb = (int) yT.offset(), gb = (int) gyT.offset(), ob = (int) gxT.offset();
-        Parallel.range(Math.toIntExact(gxT.numel()), GRAIN, (f, t) -> {
-            for (int i = f; i < t; i++) {
-                float xv = x[xb + i], yv = y[yb + i], g = gy[gb + i];
-                float d = switch (op) {
-                    case NEG -> -1f;
-                    case EXP -> yv;
-                    case LOG -> 1f / xv;
-                    case SQRT -> 0.5f / yv;
-                    case ABS -> Math.signum(xv);
-                    case SQUARE -> 2f * xv;
-                    case SIGN -> 0f;
-                    case TANH -> 1f - yv * yv;
-                    case SIGMOID -> yv * (1f - yv);
-                    case RELU -> xv > 0 ? 1f : 0f;
-                    case LEAKY_RELU -> xv > 0 ? 1f : param;
-                    case GELU -> MathF.geluGrad(xv);
-                };
-                gx[ob + i] = g * d;
-            }
-        });
+    /** g * f'(x), given x, y = f(x) and the upstream gradient g. */
+    static float grad(UnaryOp op, float xv, float yv, float g, float param) {
+        float d = switch (op) {
+            case NEG -> -1f;
+            case EXP -> yv;
+            case LOG -> 1f / xv;
+            case SQRT -> 0.5f / yv;
+            case ABS -> Math.signum(xv);
+            case SQUARE -> 2f * xv;
+            case SIGN -> 0f;
+            case TANH -> 1f - yv * yv;
+            case SIGMOID -> yv * (1f - yv);
+            case RELU -> xv > 0 ? 1f : 0f;
+            case LEAKY_RELU -> xv > 0 ? 1f : param;
+            case GELU -> MathF.geluGrad(xv);
+        };
+        return g * d;
     }
 
     /** Sums a over the axes where out has size 1; accumulates in double. */

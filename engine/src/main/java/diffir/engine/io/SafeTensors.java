@@ -1,7 +1,6 @@
 package diffir.engine.io;
 
 import diffir.engine.Device;
-import diffir.engine.Shapes;
 import diffir.engine.Tensor;
 
 import java.io.IOException;
@@ -12,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -78,34 +76,31 @@ public final class SafeTensors {
         Object dt = m.get("dtype"), sh = m.get("shape"), offs = m.get("data_offsets");
         if (!(dt instanceof String dtype) || !(sh instanceof List<?> shapeList) || !(offs instanceof List<?> offList) || offList.size() != 2)
             throw new CheckpointFormatException(file, "entry '" + name + "' lacks dtype, shape or data_offsets");
-        int[] shape = new int[shapeList.size()];
+        long[] shape = new long[shapeList.size()];
         for (int i = 0; i < shape.length; i++) {
-            if (!(shapeList.get(i) instanceof Long d) || d < 0 || d > Integer.MAX_VALUE)
-                throw new CheckpointFormatException(file, "entry '" + name + "' has a bad shape " + shapeList);
-            shape[i] = (int) (long) d;
+            if (!(shapeList.get(i) instanceof Long d))
+                throw new CheckpointFormatException(file, "entry '" + name + "' has a bad shape (dimension " + i + " is not an integer)");
+            shape[i] = d;
         }
         if (!(offList.get(0) instanceof Long begin) || !(offList.get(1) instanceof Long end) || begin < 0 || end < begin || end > dataLen)
             throw new CheckpointFormatException(file, "entry '" + name + "' has data offsets " + offList + " outside the " + dataLen + " data bytes (truncated file?)");
-        int width = switch (dtype) {
-            case "F32" -> 4;
-            case "F16", "BF16" -> 2;
-            case "F64" -> 8;
+        Dtype type = switch (dtype) {
+            case "F32" -> Dtype.F32;
+            case "F16" -> Dtype.F16;
+            case "BF16" -> Dtype.BF16;
+            case "F64" -> Dtype.F64;
             default -> throw new CheckpointFormatException(file, "entry '" + name + "' has dtype " + dtype + "; only F32, F16, BF16 and F64 are supported");
         };
-        long n = Shapes.numel(shape);
-        if (n * width != end - begin)
-            throw new CheckpointFormatException(file, "entry '" + name + "' has " + (end - begin) + " bytes for shape " + Shapes.str(shape) + " of " + dtype);
-        if (n > Integer.MAX_VALUE - 8) throw new CheckpointFormatException(file, "entry '" + name + "' is too large");
+        int n = ShapeCheck.numel(file, "entry '" + name + "'", shape);
+        if ((long) n * type.size != end - begin)
+            throw new CheckpointFormatException(file, "entry '" + name + "' has " + (end - begin) + " bytes for " + ShapeCheck.describe(shape) + " of " + dtype);
+        if (end - begin > ShapeCheck.MAX_NUMEL)
+            throw new CheckpointFormatException(file, "entry '" + name + "' holds " + (end - begin) + " bytes; entries over 2 GiB are not supported");
         ByteBuffer buf = ByteBuffer.allocate((int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
         readFully(ch, buf, dataStart + begin, file);
-        float[] v = new float[(int) n];
-        switch (dtype) {
-            case "F32" -> buf.asFloatBuffer().get(v);
-            case "F64" -> { for (int i = 0; i < n; i++) v[i] = (float) buf.getDouble(i * 8); }
-            case "F16" -> { for (int i = 0; i < n; i++) v[i] = Float.float16ToFloat(buf.getShort(i * 2)); }
-            case "BF16" -> { for (int i = 0; i < n; i++) v[i] = Float.intBitsToFloat((buf.getShort(i * 2) & 0xffff) << 16); }
-        }
-        return Tensor.of(device, v, shape);
+        float[] v = new float[n];
+        type.decode(buf, v);
+        return Tensor.of(device, v, ShapeCheck.toInt(shape));
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos, Path file) throws IOException {

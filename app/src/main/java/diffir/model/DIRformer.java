@@ -1,0 +1,112 @@
+package diffir.model;
+
+import diffir.engine.Shapes;
+import diffir.engine.Tensor;
+import diffir.engine.nn.Conv2d;
+import diffir.engine.nn.Init;
+import diffir.engine.nn.Module;
+import diffir.engine.nn.PixelShuffle;
+import diffir.engine.nn.Sequential;
+import diffir.engine.ops.Ops;
+
+/**
+ * The dynamic IR transformer G: a 4-level U-shaped transformer whose every block is modulated by the
+ * IPR. Keys and math follow the reference's {@code DIRformer} of each task:
+ * deblurring {@code output(x) + input}; SR {@code tail(x) + nearest(input, scale)} with the LQ image
+ * unshuffled by 4/scale first; inpainting {@code output(x)} alone and no refinement stage.
+ */
+public final class DIRformer extends Module {
+    private final ArchConfig cfg;
+    private final Conv2d patchEmbed;
+    private final Blocks encoder1, encoder2, encoder3, latent, decoder3, decoder2, decoder1, refinement;
+    private final Resample down12, down23, down34, up43, up32, up21;
+    private final Sequential tail;
+    private final Conv2d reduce3, reduce2, output;
+
+    public DIRformer(Init init, ArchConfig cfg) {
+        this.cfg = cfg;
+        int d = cfg.dim();
+        boolean bias = cfg.bias();
+        Module patch = child("patch_embed", new Holder());
+        // The reference's OverlapPatchEmbed is built without its bias argument: never biased.
+        patchEmbed = ((Holder) patch).hold("proj", new Conv2d(init, cfg.patchEmbedChannels(), d, 3, 1, 1, 1, false));
+        encoder1 = child("encoder_level1", blocks(init, cfg.blocks().get(0), 0, 0));
+        down12 = child("down1_2", Resample.down(init, d));
+        encoder2 = child("encoder_level2", blocks(init, cfg.blocks().get(1), 1, 1));
+        down23 = child("down2_3", Resample.down(init, 2 * d));
+        encoder3 = child("encoder_level3", blocks(init, cfg.blocks().get(2), 2, 2));
+        down34 = child("down3_4", Resample.down(init, 4 * d));
+        latent = child("latent", blocks(init, cfg.blocks().get(3), 3, 3));
+        up43 = child("up4_3", Resample.up(init, 8 * d));
+        reduce3 = child("reduce_chan_level3", new Conv2d(init, 8 * d, 4 * d, 1, 1, 0, 1, bias));
+        decoder3 = child("decoder_level3", blocks(init, cfg.blocks().get(2), 2, 2));
+        up32 = child("up3_2", Resample.up(init, 4 * d));
+        reduce2 = child("reduce_chan_level2", new Conv2d(init, 4 * d, 2 * d, 1, 1, 0, 1, bias));
+        decoder2 = child("decoder_level2", blocks(init, cfg.blocks().get(1), 1, 1));
+        up21 = child("up2_1", Resample.up(init, 2 * d));
+        // Level 1 of the decoder keeps the concatenated 2d channels (no reduction) with level 1's heads.
+        decoder1 = child("decoder_level1", blocks(init, cfg.blocks().get(0), 1, 0));
+        // The inpainting tree has no refinement module at all (no keys either way when it is empty).
+        refinement = cfg.task() == ArchTask.INPAINT ? null : child("refinement", blocks(init, cfg.refinement(), 1, 0));
+        if (cfg.task() == ArchTask.SR) {
+            // Always a x4 upsampler (x2 and x1 unshuffle the input first): twice conv(2d -> 8d) + shuffle, then conv.
+            Sequential up = new Sequential(new Conv2d(init, 2 * d, 8 * d, 3, 1, 1, 1, true), new PixelShuffle(2),
+                    new Conv2d(init, 2 * d, 8 * d, 3, 1, 1, 1, true), new PixelShuffle(2));
+            tail = child("tail", new Sequential(up, new Conv2d(init, 2 * d, cfg.outChannels(), 3, 1, 1, 1, true)));
+            output = null;
+        } else {
+            tail = null;
+            output = child("output", new Conv2d(init, 2 * d, cfg.outChannels(), 3, 1, 1, 1, bias));
+        }
+    }
+
+    /** Blocks at the width of level {@code widthLevel}, with the heads of level {@code headLevel}. */
+    private Blocks blocks(Init init, int count, int widthLevel, int headLevel) {
+        return new Blocks(init, count, cfg.levelChannels(widthLevel), cfg.heads().get(headLevel), cfg.ffnHidden().get(widthLevel), cfg);
+    }
+
+    /** An empty module that only groups children under a name (the reference's wrapper modules). */
+    static final class Holder extends Module {
+        <M extends Module> M hold(String name, M m) {
+            return child(name, m);
+        }
+    }
+
+    /** The restored image from the LQ input (N, in, H, W) and the IPR (N, iprDim). */
+    public Tensor forward(Tensor inp, Tensor ipr) {
+        checkInputs(inp, ipr);
+        int u = cfg.lqUnshuffle();
+        Tensor feat = u > 1 ? Ops.pixelUnshuffle(inp, u) : inp;
+        Tensor e1 = encoder1.forward(patchEmbed.forward(feat), ipr);
+        Tensor e2 = encoder2.forward(down12.forward(e1), ipr);
+        Tensor e3 = encoder3.forward(down23.forward(e2), ipr);
+        Tensor lat = latent.forward(down34.forward(e3), ipr);
+        Tensor d3 = decoder3.forward(reduce3.forward(Ops.concat(1, up43.forward(lat), e3)), ipr);
+        Tensor d2 = decoder2.forward(reduce2.forward(Ops.concat(1, up32.forward(d3), e2)), ipr);
+        Tensor d1 = decoder1.forward(Ops.concat(1, up21.forward(d2), e1), ipr);
+        return switch (cfg.residual()) {
+            case NONE -> output.forward(d1);
+            case INPUT -> Ops.add(output.forward(refinement.forward(d1, ipr)), inp);
+            case NEAREST_UPSAMPLED_INPUT -> {
+                Tensor up = cfg.scale() > 1 ? Ops.upsampleNearest(inp, cfg.scale()) : inp;
+                yield Ops.add(tail.forward(refinement.forward(d1, ipr)), up);
+            }
+        };
+    }
+
+    private void checkInputs(Tensor inp, Tensor ipr) {
+        int[] s = inp.shape();
+        if (s.length != 4 || s[1] != cfg.inChannels())
+            throw new IllegalArgumentException("DIRformer needs an input (N, " + cfg.inChannels() + ", H, W), got " + Shapes.str(s));
+        int win = cfg.window();
+        if (s[2] % win != 0 || s[3] % win != 0 || s[2] == 0 || s[3] == 0)
+            throw new IllegalArgumentException("DIRformer input " + s[2] + "x" + s[3] + " must have height and width multiples of "
+                    + win + " (pad it first)");
+        if (ipr.rank() != 2 || ipr.dim(0) != s[0] || ipr.dim(1) != cfg.iprDim())
+            throw new IllegalArgumentException("DIRformer needs an IPR (" + s[0] + ", " + cfg.iprDim() + "), got " + Shapes.str(ipr.shape()));
+    }
+
+    public ArchConfig config() {
+        return cfg;
+    }
+}

@@ -1,0 +1,134 @@
+package diffir.engine.cpu;
+
+import static diffir.engine.cpu.GemmKernel.MR;
+import static diffir.engine.cpu.GemmKernel.NR;
+
+/**
+ * Blocked, packed, multi-threaded SGEMM over {@link LeftOperand}s and {@link RightOperand}s (GotoBLAS loop order):
+ * for each NC-wide column block and KC-deep slice of K, pack the B panel (KC x NC, NR-wide slivers);
+ * for each MC-high row block pack the A block (MC x KC, MR-high slivers); then run the
+ * {@link GemmKernel} over every MR x NR tile. The B sliver stays in L1, the A block in L2.
+ *
+ * <p>Threads take whole tiles of C (matrix of the batch, row range, column range), so no two threads
+ * ever write the same element and no reduction is needed. Pack buffers are per thread and reused.
+ */
+final class Sgemm {
+    private Sgemm() {}
+
+    static final int KC = 256;
+    static final int MC = 144;
+    static final int NC = 3072;
+    /** Below this many flops a GEMM runs on the calling thread: forking would cost more than it saves. */
+    static final long PARALLEL_FLOPS = 1L << 18;
+
+    private static final class Scratch {
+        float[] a = new float[0], b = new float[0];
+        final float[] tile = new float[MR * NR];
+
+        float[] a(int n) {
+            if (a.length < n) a = new float[n];
+            return a;
+        }
+
+        float[] b(int n) {
+            if (b.length < n) b = new float[n];
+            return b;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * For every matrix b of the batch: C_b = alpha * A_b B_b + beta * C_b, where A_b is m x k (operand
+     * a, j = row), B_b is k x n (operand b, j = column) and C_b is row-major with row stride ldc starting
+     * at {@code c[cb.at(b)]}. beta = 0 ignores C's old contents, even NaN.
+     */
+    static void gemm(int batch, int m, int n, int k, LeftOperand a, RightOperand b, float alpha, float beta,
+                     float[] c, BatchOffsets cb, int ldc) {
+        if (batch <= 0 || m <= 0 || n <= 0) return;
+        if (k == 0) {
+            scaleC(batch, m, n, beta, c, cb, ldc);
+            return;
+        }
+        int rowParts = 1, colParts = 1;
+        int threads = Parallel.THREADS;
+        long flops = 2L * batch * m * n * k;
+        if (threads > 1 && flops >= PARALLEL_FLOPS && batch % threads != 0) {
+            // Cut every matrix into `threads` parts, so batch*threads tasks share out evenly: along N when
+            // each part still gets a couple of slivers, else along M.
+            int colSlivers = ceilDiv(n, NR), rowSlivers = ceilDiv(m, MR);
+            if (colSlivers >= 2 * threads) colParts = threads;
+            else if (rowSlivers >= threads) rowParts = threads;
+            else if (colSlivers >= threads) colParts = threads;
+        }
+        int rowStep = roundUp(ceilDiv(m, rowParts), MR), colStep = roundUp(ceilDiv(n, colParts), NR);
+        int rp = rowParts, cp = colParts, tasks = batch * rp * cp;
+        Parallel.range(tasks, flops >= PARALLEL_FLOPS ? 1 : tasks, (from, to) -> {
+            Scratch s = SCRATCH.get();
+            for (int t = from; t < to; t++) {
+                int bi = t / (rp * cp), r = (t / cp) % rp, q = t % cp;
+                int i0 = r * rowStep, i1 = Math.min(m, i0 + rowStep);
+                int j0 = q * colStep, j1 = Math.min(n, j0 + colStep);
+                if (i0 < i1 && j0 < j1)
+                    tile(s, bi, i0, i1, j0, j1, k, a, b, alpha, beta, c, Math.toIntExact(cb.at(bi)), ldc);
+            }
+        });
+    }
+
+    /** C rows [i0, i1) x columns [j0, j1) of matrix bi. */
+    private static void tile(Scratch s, int bi, int i0, int i1, int j0, int j1, int k, LeftOperand a, RightOperand b,
+                             float alpha, float beta, float[] c, int cBase, int ldc) {
+        int kBlocks = ceilDiv(k, KC), kcStep = ceilDiv(k, kBlocks);
+        int mBlocks = ceilDiv(i1 - i0, MC), mcStep = roundUp(ceilDiv(i1 - i0, mBlocks), MR);
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcStep) {
+                int kc = Math.min(kcStep, k - pc);
+                float[] bp = s.b(kc * roundUp(nc, NR));
+                for (int jr = 0; jr < nc; jr += NR)
+                    b.packColumns(bi, pc, kc, jc + jr, Math.min(NR, nc - jr), NR, bp, jr * kc);
+                float betaNow = pc == 0 ? beta : 1f;
+                for (int ic = i0; ic < i1; ic += mcStep) {
+                    int mc = Math.min(mcStep, i1 - ic);
+                    float[] ap = s.a(kc * roundUp(mc, MR));
+                    for (int ir = 0; ir < mc; ir += MR)
+                        a.packRows(bi, pc, kc, ic + ir, Math.min(MR, mc - ir), MR, alpha, ap, ir * kc);
+                    macro(kc, mc, nc, ap, bp, c, cBase + ic * ldc + jc, ldc, betaNow, s.tile);
+                }
+            }
+        }
+    }
+
+    /** All MR x NR tiles of an mc x nc block of C from packed A (mc x kc) and B (kc x nc). */
+    private static void macro(int kc, int mc, int nc, float[] ap, float[] bp, float[] c, int co, int ldc,
+                              float beta, float[] tile) {
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr), bo = jr * kc;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir), ao = ir * kc;
+                int ci = co + ir * ldc + jr;
+                GemmKernel.block(kc, ap, ao, kc, bp, bo, c, ci, ldc, beta, mr, nr, tile);
+            }
+        }
+    }
+
+    /** C = beta * C (a GEMM with k = 0). */
+    private static void scaleC(int batch, int m, int n, float beta, float[] c, BatchOffsets cb, int ldc) {
+        for (int bi = 0; bi < batch; bi++) {
+            int base = Math.toIntExact(cb.at(bi));
+            for (int i = 0; i < m; i++) {
+                int o = base + i * ldc;
+                if (beta == 0f) java.util.Arrays.fill(c, o, o + n, 0f);
+                else for (int j = 0; j < n; j++) c[o + j] *= beta;
+            }
+        }
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    static int roundUp(int a, int b) {
+        return ceilDiv(a, b) * b;
+    }
+}
