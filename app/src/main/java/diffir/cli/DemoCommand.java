@@ -79,7 +79,7 @@ final class DemoCommand implements Callable<Integer> {
     static final double LR = 2e-3, EMA = 0.95;
 
     static ArchConfig arch() {
-        return ArchConfig.builder(diffir.model.Task.DEBLUR).dim(16).blocks(1, 1, 1, 1).refinement(1).heads(1, 1, 2, 2).ffnFactor(2)
+        return ArchConfig.builder(diffir.model.ArchTask.DEBLUR).dim(16).blocks(1, 1, 1, 1).refinement(1).heads(1, 1, 2, 2).ffnFactor(2)
                 .encoderRes(1).cpenFeats(16).build();
     }
 
@@ -147,11 +147,8 @@ final class DemoCommand implements Callable<Integer> {
 
     private static List<TrainLog.Row> readLog(Path csv, long offset) throws IOException {
         List<TrainLog.Row> rows = new ArrayList<>();
-        for (String line : Files.readAllLines(csv, StandardCharsets.UTF_8)) {
-            if (line.equals(TrainLog.HEADER) || line.isBlank()) continue;
-            TrainLog.Row r = TrainLog.Row.parse(line);
+        for (TrainLog.Row r : TrainLog.read(csv))
             rows.add(new TrainLog.Row(r.step() + offset, r.phase(), r.loss(), r.lPix(), r.lIpr(), r.lr(), r.seconds(), r.valPsnr()));
-        }
         return rows;
     }
 

@@ -37,7 +37,7 @@ final class InfoCommand implements Callable<Integer> {
         ModelInfo info = ModelInfo.of(c, m.stage(), h, wd);
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "file          %s%n", weights);
-        out.printf(Locale.ROOT, "network       DiffIR %s, task %s%s%n", m.stage(), c.task().key(), c.task() == diffir.model.Task.SR ? " x" + c.scale() : "");
+        out.printf(Locale.ROOT, "network       DiffIR %s, task %s%s%n", m.stage(), c.task().key(), c.task() == diffir.model.ArchTask.SR ? " x" + c.scale() : "");
         out.printf(Locale.ROOT, "channels      in %d, out %d%n", c.inChannels(), c.outChannels());
         out.printf(Locale.ROOT, "DIRformer     dim %d, blocks %s, refinement %d, heads %s, ffn %s (hidden %s), LayerNorm %s, bias %s%n",
                 c.dim(), c.blocks(), c.refinement(), c.heads(), trim(c.ffnFactor()), c.ffnHidden(),

@@ -10,7 +10,7 @@ import diffir.image.Resize;
 import diffir.model.Checkpoints;
 import diffir.model.DiffIRModel;
 import diffir.model.Stage;
-import diffir.model.Task;
+import diffir.model.ArchTask;
 import diffir.restore.Restorer;
 
 import java.io.IOException;
@@ -74,7 +74,7 @@ final class RestoreCommand implements Callable<Integer> {
             if (m.stage() != Stage.S2)
                 throw new UserException("--weights " + weights + " is an S1 (pretraining) network, which needs the ground truth;"
                         + " restore needs the S2 network (train --stage s2)");
-            inpaint = m.config().task() == Task.INPAINT;
+            inpaint = m.config().task() == ArchTask.INPAINT;
             if (inpaint && mask == null) throw new UserException("this is an inpainting network: give the holes with --mask FILE|DIR");
             if (!inpaint && mask != null) throw new UserException("--mask is for inpainting networks; this one is " + m.config().task().key());
             if (tile > 0 && tile < m.config().window())

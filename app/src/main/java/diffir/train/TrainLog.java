@@ -44,21 +44,26 @@ public final class TrainLog implements AutoCloseable {
     /** Opens the log of a run that has completed keepUpTo iterations (0 for a fresh run). */
     public TrainLog(Path file, long keepUpTo) throws IOException {
         this.file = file;
-        if (keepUpTo > 0 && Files.isRegularFile(file)) {
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                if (line.isBlank() || line.equals(HEADER)) continue;
-                try {
-                    Row r = Row.parse(line);
-                    if (r.step() <= keepUpTo) rows.add(r);
-                } catch (RuntimeException e) {
-                    // A torn last line after a crash: everything before it is kept.
-                }
-            }
-        }
+        if (keepUpTo > 0 && Files.isRegularFile(file))
+            for (Row r : read(file)) if (r.step() <= keepUpTo) rows.add(r);
         StringBuilder b = new StringBuilder(HEADER).append('\n');
         for (Row r : rows) b.append(r.csv()).append('\n');
         diffir.engine.io.AtomicFiles.write(file, os -> os.write(b.toString().getBytes(StandardCharsets.UTF_8)));
         out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    /** The rows of a log file; a torn line (a crash mid-write) is skipped. */
+    public static List<Row> read(Path file) throws IOException {
+        List<Row> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.isBlank() || line.equals(HEADER)) continue;
+            try {
+                out.add(Row.parse(line));
+            } catch (RuntimeException e) {
+                // skipped
+            }
+        }
+        return out;
     }
 
     public void add(Row r) throws IOException {
