@@ -38,15 +38,18 @@ final class Converters {
         }
     }
 
+    /** An image size. */
+    record HeightWidth(int height, int width) {}
+
     /** "HxW" or "N" (square). */
-    static final class Size implements CommandLine.ITypeConverter<int[]> {
+    static final class Size implements CommandLine.ITypeConverter<HeightWidth> {
         @Override
-        public int[] convert(String value) {
+        public HeightWidth convert(String value) {
             String[] p = value.toLowerCase().split("x");
             try {
                 int h = Integer.parseInt(p[0].strip()), w = p.length == 1 ? h : Integer.parseInt(p[1].strip());
                 if (p.length > 2 || h <= 0 || w <= 0) throw new NumberFormatException();
-                return new int[]{h, w};
+                return new HeightWidth(h, w);
             } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
                 throw new CommandLine.TypeConversionException("'" + value + "' is not a size like 256x256");
             }

@@ -24,7 +24,7 @@ final class InfoCommand implements Callable<Integer> {
 
     @Option(names = "--size", defaultValue = "256x256", paramLabel = "HxW", converter = Converters.Size.class,
             description = "Input size for the GFLOP figure (default ${DEFAULT-VALUE}); rounded up to the model's multiple.")
-    int[] size;
+    Converters.HeightWidth size;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -33,7 +33,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DiffIRModel m = Checkpoints.load(weights, Device.CPU);
         ArchConfig c = m.config();
-        int w = c.window(), h = (size[0] + w - 1) / w * w, wd = (size[1] + w - 1) / w * w;
+        int w = c.window(), h = (size.height() + w - 1) / w * w, wd = (size.width() + w - 1) / w * w;
         ModelInfo info = ModelInfo.of(c, m.stage(), h, wd);
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "file          %s%n", weights);
