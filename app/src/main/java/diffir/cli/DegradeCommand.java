@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
 
 /** Makes degraded inputs from clean images with a task's synthetic degradation. */
 @Command(name = "degrade", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Degrades clean images as training does (camera-shake blur, real-world-like downscaling, or inpainting masks).",
-                "Each image's degradation depends only on --seed and its file name, so reruns give the same files."})
+        description = {"Makes degraded inputs from clean images.",
+                "The same synthesis as training: camera-shake blur, real-world-like downscaling, or inpainting masks. Each " +
+                "image's degradation depends only on --seed and its file name, so reruns give the same files."})
 final class DegradeCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, paramLabel = "deblur|sr2|sr4|inpaint", converter = Converters.TaskConverter.class,
             description = "Degradation: deblur (motion blur), sr2/sr4 (blur, downscale, noise, JPEG), inpaint (free-form holes).")

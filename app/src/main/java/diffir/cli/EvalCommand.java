@@ -26,8 +26,8 @@ import picocli.CommandLine.Option;
 
 /** PSNR and SSIM of restored images against their ground truth (basicsr's definitions). */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Scores restored images against ground truth: per-image and mean PSNR/SSIM (basicsr definitions).",
-                "Files are paired by name without extension (a.png with a.jpg)."})
+        description = {"Scores restored images against ground truth (PSNR, SSIM).",
+                "Per-image and mean PSNR/SSIM with basicsr's definitions. Files are paired by name without extension (a.png with a.jpg)."})
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--pred", required = true, paramLabel = "FILE|DIR", description = "Restored image or folder.")
     Path pred;

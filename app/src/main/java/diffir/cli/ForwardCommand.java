@@ -21,8 +21,9 @@ import picocli.CommandLine.Option;
 
 /** One evaluation-mode pass on raw arrays, for comparisons with other implementations. */
 @Command(name = "forward", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs one evaluation-mode pass on raw NCHW float32 .npy arrays (no padding, no clamping) and writes the output.",
-                "S1 needs --gt; S2 starts its reverse chain from --noise (B x prior length) or from seeded Gaussian noise."})
+        description = {"Runs one evaluation pass on raw .npy arrays.",
+                "Input and output are NCHW float32 arrays; no padding, no clamping. S1 needs --gt; S2 starts its reverse chain " +
+                "from --noise (B x prior length) or from seeded Gaussian noise."})
 final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, paramLabel = "CKPT", description = "Checkpoint (.safetensors or the reference's .pth).")
     Path weights;

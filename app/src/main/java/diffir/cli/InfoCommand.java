@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 
 /** What a checkpoint holds: architecture, parameter count and the cost of one forward pass. */
 @Command(name = "info", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Shows a checkpoint's network (ours .safetensors or the reference's .pth): architecture, parameters, GFLOP.")
+        description = {"Shows the network in a checkpoint: architecture, parameters, GFLOP.",
+                "Reads our .safetensors and the reference's .pth files."})
 final class InfoCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, paramLabel = "CKPT", description = "Checkpoint file.")
     Path weights;

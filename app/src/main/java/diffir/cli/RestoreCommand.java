@@ -28,8 +28,9 @@ import picocli.CommandLine.Option;
 
 /** Restores image files with a trained S2 network. */
 @Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Restores images of any size with an S2 network: reflect-padded to the model's multiple and cropped back,",
-                "large ones in overlapping tiles. Gray inputs give gray outputs, alpha is re-attached, 16-bit inputs give 16-bit PNGs."},
+        description = {"Restores images with a trained S2 network.",
+                "Any size: reflect-padded to the model's multiple and cropped back, large ones in overlapping tiles. " +
+                "Gray inputs give gray outputs, alpha is re-attached, 16-bit inputs give 16-bit PNGs."},
         footer = {"", "Example:", "  diffir restore --weights runs/s2/model.safetensors --input blurred/ --output restored/"})
 final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, paramLabel = "CKPT", description = "S2 checkpoint (.safetensors, or the reference's .pth).")

@@ -24,12 +24,14 @@ import picocli.CommandLine.Option;
 
 /** Trains DiffIR S1 or S2 on a folder of images. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Trains DiffIR: --stage s1 (CPEN_S1 + DIRformer on L1), then --stage s2 --s1 RUN1/model.safetensors",
-                "(the diffusion on the prior: encoder stage, then joint). The run folder gets model.safetensors (EMA weights),",
-                "checkpoint.safetensors (for --resume), log.csv and loss.png.",
-                "Defaults are the reference's recipe and the task's published architecture; CPU runs want a much smaller one."},
+        description = {"Trains DiffIR S1 or S2 on a folder of images.",
+                "First --stage s1 (CPEN_S1 + DIRformer on L1), then --stage s2 --s1 RUN1/model.safetensors (the " +
+                "diffusion on the prior: encoder stage, then joint). The run folder gets model.safetensors (EMA " +
+                "weights), checkpoint.safetensors (for --resume), log.csv and loss.png. Defaults are the reference's " +
+                "recipe and the task's published architecture; CPU runs want a much smaller one."},
         footer = {"", "Example:",
-                "  diffir train --task deblur --stage s1 --data photos/ --out runs/s1 --steps 2000 --dim 16 --blocks 1,1,1,1 --refinement 1 --patch 64 --batch 4",
+                "  diffir train --task deblur --stage s1 --data photos/ --out runs/s1 --steps 2000 --dim 16 --blocks 1,1,1,1 " +
+                "--refinement 1 --patch 64 --batch 4",
                 "  diffir train --task deblur --stage s2 --s1 runs/s1/model.safetensors --data photos/ --out runs/s2 --steps 2000"})
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, paramLabel = "deblur|sr2|sr4|inpaint", converter = Converters.TaskConverter.class,
