@@ -76,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     // The demo's problem and network: moderate blur, a DIRformer of width 16 with one block per level.
-    static final int MAX_BLUR = 15, PATCH = 64, BATCH = 4;
+    static final int MAX_BLUR = 9, PATCH = 64, BATCH = 4;
     static final double LR = 2e-3, EMA = 0.95;
 
     static ArchConfig arch() {

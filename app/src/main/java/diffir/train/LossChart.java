@@ -41,28 +41,40 @@ public final class LossChart {
         AtomicFiles.write(file, os -> ImageIO.write(all, "png", os));
     }
 
+    /**
+     * The image loss L1(out, GT) (S1, S2 joint stage) and the prior loss L1(IPR_S2, IPR_S1) (S2) as
+     * separate curves, each with its moving average: they live on different scales.
+     */
     private static XYChart lossChart(List<TrainLog.Row> rows, String title) {
-        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("iteration").yAxisTitle("training loss (L1)").build();
+        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("iteration").yAxisTitle("L1 loss").build();
         c.getStyler().setYAxisLogarithmic(true);
         c.getStyler().setMarkerSize(0);
         c.getStyler().setChartBackgroundColor(Color.WHITE);
-        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
-        for (TrainLog.Row r : rows)
-            if (r.loss() > 0 && Double.isFinite(r.loss())) {
-                x.add((double) r.step());
-                y.add(r.loss());
-            }
-        if (x.isEmpty()) {
-            x.add(0.0);
-            y.add(1.0);
-        }
-        XYSeries raw = c.addSeries("loss", x, y);
-        raw.setLineColor(new Color(150, 180, 230));
-        raw.setMarker(SeriesMarkers.NONE);
-        XYSeries avg = c.addSeries("moving average", x, movingAverage(y, Math.max(1, y.size() / 25)));
-        avg.setLineColor(new Color(20, 60, 160));
-        avg.setMarker(SeriesMarkers.NONE);
+        c.getStyler().setXAxisDecimalPattern("#");
+        boolean any = addCurve(c, rows, true, "image L1(out, GT)", new Color(150, 180, 230), new Color(20, 60, 160));
+        any |= addCurve(c, rows, false, "prior L1(IPR_S2, IPR_S1)", new Color(240, 190, 140), new Color(200, 90, 20));
+        if (!any) c.addSeries("no finite loss yet", List.of(0.0), List.of(1.0)).setMarker(SeriesMarkers.NONE);
         return c;
+    }
+
+    private static boolean addCurve(XYChart c, List<TrainLog.Row> rows, boolean image, String name, Color raw, Color avg) {
+        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+        for (TrainLog.Row r : rows) {
+            double v = image ? r.lPix() : r.lIpr();
+            if (v > 0 && Double.isFinite(v)) {
+                x.add((double) r.step());
+                y.add(v);
+            }
+        }
+        if (x.isEmpty()) return false;
+        XYSeries s = c.addSeries(name, x, y);
+        s.setLineColor(raw);
+        s.setMarker(SeriesMarkers.NONE);
+        s.setShowInLegend(false);
+        XYSeries a = c.addSeries(name + " (moving average)", x, movingAverage(y, Math.max(1, y.size() / 25)));
+        a.setLineColor(avg);
+        a.setMarker(SeriesMarkers.NONE);
+        return true;
     }
 
     private static XYChart valChart(List<TrainLog.Row> rows) {
@@ -76,6 +88,7 @@ public final class LossChart {
         XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT * 2 / 3).title("validation").xAxisTitle("iteration").yAxisTitle("PSNR (dB)").build();
         c.getStyler().setChartBackgroundColor(Color.WHITE);
         c.getStyler().setLegendVisible(false);
+        c.getStyler().setXAxisDecimalPattern("#");
         XYSeries s = c.addSeries("PSNR", x, y);
         s.setLineColor(new Color(200, 70, 30));
         s.setMarkerColor(new Color(200, 70, 30));

@@ -53,7 +53,7 @@ public interface Progress extends AutoCloseable {
         @Override
         public void step(long it, double loss, double lr) {
             bar.stepTo(it);
-            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.2e", loss, lr));
+            bar.setExtraMessage(String.format(Locale.ROOT, "  loss %.4f  lr %.2e", loss, lr));
         }
 
         @Override
