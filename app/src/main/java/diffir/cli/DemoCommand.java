@@ -75,12 +75,21 @@ final class DemoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    // The demo's problem and network: moderate blur, a DIRformer of width 16 with one block per level.
+    // The demo's problem and network: moderate blur, a DIRformer of width 16 with two blocks per level and
+    // no refinement blocks (measured to learn fastest per second here), gradients clipped for stability
+    // at this high learning rate.
     static final int MAX_BLUR = 9, PATCH = 64, BATCH = 4;
-    static final double LR = 2e-3, EMA = 0.95;
+    /** S2 starts from S1's trained DIRformer, so it takes a gentler rate. */
+    static final double LR = 2e-3, LR_S2 = 1e-3, EMA = 0.95, CLIP = 0.05;
+    /** Seconds kept for setup, the final restorations and writing the results. */
+    static final double RESERVE_SECONDS = 25;
+
+    private static double elapsed(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
 
     static ArchConfig arch() {
-        return ArchConfig.builder(diffir.model.ArchTask.DEBLUR).dim(16).blocks(1, 1, 1, 1).refinement(1).heads(1, 1, 2, 2).ffnFactor(2)
+        return ArchConfig.builder(diffir.model.ArchTask.DEBLUR).dim(16).blocks(2, 2, 2, 2).refinement(0).heads(1, 1, 2, 2).ffnFactor(2)
                 .encoderRes(1).cpenFeats(16).build();
     }
 
@@ -104,31 +113,38 @@ final class DemoCommand implements Callable<Integer> {
         for (String n : TRAIN) ImageFiles.writePng(train.resolve(n + ".png"), Samples.load(n).image());
         for (String n : HELD_OUT) ImageFiles.writePng(test.resolve(n + ".png"), Samples.load(n).image());
 
-        TrainSpec s1 = spec(Stage.S1, train, test, 1, null);
-        long n1, n2;
-        if (s1Steps != null && s2Steps != null) {
-            n1 = s1Steps;
+        // The run lengths must be known up front (the learning-rate schedules depend on them), so a few
+        // iterations of each stage are timed first. S1 gets half of the budget; S2 then gets whatever is
+        // left, with its timings scaled by how S1's real speed compared with its measured one (short
+        // measurements still include JIT warm-up, so they overestimate).
+        boolean sized = s1Steps == null || s2Steps == null;
+        double t1 = 0, tS2 = 0, deadline = 0;
+        long n1 = s1Steps != null ? s1Steps : 0;
+        if (sized) {
+            o.println("measuring iteration times to fit " + fmtMinutes(minutes) + " of training...");
+            TrainSpec probe1 = spec(Stage.S1, train, test, 8, null), probe2 = spec(Stage.S2, train, test, 8, dir.resolve("s1/model.safetensors"));
+            StepTimer.secondsPerStep(probe1, false, device, 4, 1); // JIT warm-up, not counted
+            double tEnc = StepTimer.secondsPerStep(probe2, true, device, 2, 4), tJoint = StepTimer.secondsPerStep(probe2, false, device, 2, 3);
+            t1 = StepTimer.secondsPerStep(probe1, false, device, 2, 4);
+            tS2 = 0.25 * tEnc + 0.75 * tJoint; // a quarter of S2 is the encoder stage
+            deadline = minutes * 60 - RESERVE_SECONDS;
+            if (s1Steps == null) n1 = Math.max(10, (long) ((deadline - elapsed(t0)) / 2 / t1));
+            o.printf(Locale.ROOT, "S1 %.3f s/it, S2 %.3f s/it (encoder stage) and %.3f s/it (joint): %d S1 iterations%n", t1, tEnc, tJoint, n1);
+        }
+        TrainSpec s1 = spec(Stage.S1, train, test, n1, null);
+        Trainer.Result r1 = new Trainer(s1, dir.resolve("s1"), device, new Trainer.Schedule((int) Math.max(1, (n1 + 3) / 4), (int) n1, 0, false, 2),
+                o, Main.usesProcessStdout(spec)).run();
+        long n2;
+        if (s2Steps != null) {
             n2 = s2Steps;
         } else {
-            o.println("measuring iteration times to fit " + fmtMinutes(minutes) + " of training...");
-            double t1 = StepTimer.secondsPerStep(s1, false, device, 2, 3);
-            TrainSpec probe = spec(Stage.S2, train, test, 4, dir.resolve("s1/model.safetensors"));
-            double tEnc = StepTimer.secondsPerStep(probe, true, device, 1, 3), tJoint = StepTimer.secondsPerStep(probe, false, device, 1, 3);
-            double budget = minutes * 60 - (System.nanoTime() - t0) / 1e9 - 20; // 20 s for validation and the final restorations
-            // Half the budget each; an S2 iteration is a quarter encoder-stage, three quarters joint.
-            n1 = s1Steps != null ? s1Steps : Math.max(10, (long) (budget / 2 / t1));
-            n2 = s2Steps != null ? s2Steps : Math.max(8, (long) (budget / 2 / (0.25 * tEnc + 0.75 * tJoint)));
-            o.printf(Locale.ROOT, "S1 %.3f s/it, S2 %.3f s/it (encoder stage) and %.3f s/it (joint): %d S1 and %d S2 iterations%n",
-                    t1, tEnc, tJoint, n1, n2);
+            double scale = Math.min(1.5, Math.max(0.3, r1.seconds() / n1 / t1));
+            n2 = Math.max(8, (long) ((deadline - elapsed(t0)) / (tS2 * scale)));
+            o.printf(Locale.ROOT, "S1 ran at %.3f s/it; %d S2 iterations fit the rest of the budget%n", r1.seconds() / n1, n2);
         }
-        s1 = spec(Stage.S1, train, test, n1, null);
-        int valEvery = (int) Math.max(1, n1 / 4);
-        PrintWriter log = o;
-        Trainer.Result r1 = new Trainer(s1, dir.resolve("s1"), device, new Trainer.Schedule(valEvery, (int) n1, 0, false, 2), log,
-                Main.usesProcessStdout(spec)).run();
         TrainSpec s2 = spec(Stage.S2, train, test, n2, r1.files().model());
-        Trainer.Result r2 = new Trainer(s2, dir.resolve("s2"), device, new Trainer.Schedule((int) Math.max(1, n2 / 4), (int) n2, 0, false, 2), log,
-                Main.usesProcessStdout(spec)).run();
+        Trainer.Result r2 = new Trainer(s2, dir.resolve("s2"), device, new Trainer.Schedule((int) Math.max(1, (n2 + 3) / 4), (int) n2, 0, false, 2),
+                o, Main.usesProcessStdout(spec)).run();
 
         List<TrainLog.Row> rows = new ArrayList<>(readLog(r1.files().log(), 0));
         rows.addAll(readLog(r2.files().log(), n1));
@@ -142,8 +158,9 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private TrainSpec spec(Stage stage, Path train, Path test, long steps, Path s1) {
-        return new TrainSpec(Task.DEBLUR, stage, train, test, arch(), steps, BATCH, PATCH, LR, seed, s1, stage == Stage.S2 ? steps / 4 : 0,
-                EMA, 0, MAX_BLUR);
+        return new TrainSpec(Task.DEBLUR, stage, train, test, arch(), steps, BATCH, PATCH, stage == Stage.S1 ? LR : LR_S2, seed, s1,
+                stage == Stage.S2 ? steps / 4 : 0,
+                EMA, 0, MAX_BLUR, CLIP);
     }
 
     private static List<TrainLog.Row> readLog(Path csv, long offset) throws IOException {

@@ -90,6 +90,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-blur", paramLabel = "PX", description = "Deblurring: largest camera-shake kernel, 7 to 31 pixels (default 31).")
     Integer maxBlur;
 
+    @Option(names = "--clip-grad", paramLabel = "NORM", description = "Clip the global gradient 2-norm to NORM before each update (default 0: off, as the reference).")
+    Double clipGrad;
+
     @Option(names = "--ema", paramLabel = "DECAY", description = "Weight EMA decay per iteration (default 0.999).")
     Double emaDecay;
 
@@ -154,7 +157,8 @@ final class TrainCommand implements Callable<Integer> {
                 pick(batch, stored == null ? null : stored.batch(), 8), pick(patch, stored == null ? null : stored.patch(), 128),
                 pick(lr, stored == null ? null : stored.lr(), 2e-4), pick(seed, stored == null ? null : stored.seed(), 0L),
                 st == Stage.S2 ? s1Path : null, enc, pick(emaDecay, stored == null ? null : stored.emaDecay(), 0.999),
-                pick(valCrop, stored == null ? null : stored.valCrop(), 256), pick(maxBlur, stored == null ? null : stored.maxBlur(), 0));
+                pick(valCrop, stored == null ? null : stored.valCrop(), 256), pick(maxBlur, stored == null ? null : stored.maxBlur(), 0),
+                pick(clipGrad, stored == null ? null : stored.clipGrad(), 0.0));
     }
 
     private static <T> T pick(T given, T stored, T fallback) {

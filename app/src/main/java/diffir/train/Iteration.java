@@ -101,6 +101,7 @@ final class Iteration {
         loss.backward();
         Optional<String> bad = Gradients.firstNonFinite(opt.parameters());
         if (bad.isPresent()) throw new NonFinite("the gradient of " + bad.get() + " is not finite");
+        if (spec.clipGrad() > 0) Gradients.clipGradNorm(opt.parameters().values(), spec.clipGrad());
         opt.step();
         return new double[]{value, lPix == null ? Double.NaN : lPix.item(), lIpr == null ? Double.NaN : lIpr.item()};
     }

@@ -3,6 +3,7 @@ package diffir.train;
 import diffir.data.Task;
 import diffir.engine.io.Json;
 import diffir.model.ArchConfig;
+import diffir.model.ArchTask;
 import diffir.model.Stage;
 
 import java.nio.file.Path;
@@ -31,10 +32,11 @@ import java.util.Objects;
  * @param emaDecay     weight EMA decay per iteration (0.999 as in the reference)
  * @param valCrop      side of the centred validation crop (0: whole images)
  * @param maxBlur      deblurring: largest camera-shake kernel in pixels (7..31; 0 for the task's 31)
+ * @param clipGrad     largest global gradient 2-norm before an update (0: no clipping, as the reference)
  */
 public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig arch, long steps, int batch, int patch,
                         double lr, long seed, Path s1, long encoderSteps, double emaDecay, int valCrop,
-                        int maxBlur) {
+                        int maxBlur, double clipGrad) {
 
     public TrainSpec {
         Objects.requireNonNull(task, "task");
@@ -49,12 +51,21 @@ public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig 
         if (!(emaDecay >= 0 && emaDecay < 1)) bad.add("--ema must be in [0, 1), got " + emaDecay);
         if (maxBlur != 0 && (task != Task.DEBLUR || maxBlur < 7 || maxBlur > 31))
             bad.add("--max-blur is for --task deblur, from 7 to 31 pixels; got " + maxBlur);
+        if (!(clipGrad >= 0) || Double.isInfinite(clipGrad)) bad.add("--clip-grad must be >= 0, got " + clipGrad);
         if (valCrop < 0) bad.add("--val-crop must be >= 0, got " + valCrop);
         if (stage == Stage.S2 && s1 == null) bad.add("--stage s2 needs --s1 CKPT, the trained S1 network");
         if (stage == Stage.S1 && s1 != null) bad.add("--s1 is for --stage s2 only");
         if (stage == Stage.S2 && (encoderSteps < 0 || encoderSteps > steps))
             bad.add("--encoder-steps must be in [0, --steps] = [0, " + steps + "], got " + encoderSteps);
         if (!bad.isEmpty()) throw new IllegalArgumentException(String.join("; ", bad));
+        boolean fits = switch (task) {
+            case DEBLUR -> arch.task() == ArchTask.DEBLUR;
+            case SR2, SR4 -> arch.task() == ArchTask.SR && arch.scale() == task.scale();
+            case INPAINT -> arch.task() == ArchTask.INPAINT;
+        };
+        if (!fits)
+            throw new IllegalArgumentException("--task " + task.id() + " does not fit a " + arch.task().key()
+                    + (arch.task() == ArchTask.SR ? " x" + arch.scale() : "") + " network");
         int s = task.scale(), w = arch.window();
         if (patch % s != 0 || (patch / s) % w != 0)
             throw new IllegalArgumentException("--patch " + patch + " gives " + (patch / s) + "-pixel inputs; they must be multiples of "
@@ -86,6 +97,7 @@ public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig 
         m.put("ema_decay", emaDecay);
         m.put("val_crop", (long) valCrop);
         m.put("max_blur", (long) maxBlur);
+        m.put("clip_grad", clipGrad);
         return Json.write(m);
     }
 
@@ -96,18 +108,18 @@ public record TrainSpec(Task task, Stage stage, Path data, Path val, ArchConfig 
                 val.isEmpty() ? null : Path.of(val), ArchConfig.fromJson(str(m, "arch")), num(m, "steps").longValue(),
                 num(m, "batch").intValue(), num(m, "patch").intValue(), num(m, "lr").doubleValue(), num(m, "seed").longValue(),
                 s1.isEmpty() ? null : Path.of(s1), num(m, "encoder_steps").longValue(), num(m, "ema_decay").doubleValue(),
-                num(m, "val_crop").intValue(), num(m, "max_blur").intValue());
+                num(m, "val_crop").intValue(), num(m, "max_blur").intValue(), num(m, "clip_grad").doubleValue());
     }
 
     /** The same run continued to a different total step count. */
     public TrainSpec withSteps(long newSteps) {
         return new TrainSpec(task, stage, data, val, arch, newSteps, batch, patch, lr, seed, s1,
-                Math.min(encoderSteps, newSteps), emaDecay, valCrop, maxBlur);
+                Math.min(encoderSteps, newSteps), emaDecay, valCrop, maxBlur, clipGrad);
     }
 
     /** The same run with another encoder-stage length. */
     public TrainSpec withEncoderSteps(long n) {
-        return new TrainSpec(task, stage, data, val, arch, steps, batch, patch, lr, seed, s1, n, emaDecay, valCrop, maxBlur);
+        return new TrainSpec(task, stage, data, val, arch, steps, batch, patch, lr, seed, s1, n, emaDecay, valCrop, maxBlur, clipGrad);
     }
 
     /** Names of the fields in which other differs from this one (as stored: paths absolute). */

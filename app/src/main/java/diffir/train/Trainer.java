@@ -6,6 +6,7 @@ import diffir.data.ImageFolders;
 import diffir.data.ImageCache;
 import diffir.data.LqGt;
 import diffir.data.PairSource;
+import diffir.data.Seeds;
 import diffir.data.SyntheticPairs;
 import diffir.data.Task;
 import diffir.data.TrainingSet;
@@ -87,6 +88,8 @@ public final class Trainer {
         ImageCache cache = new ImageCache(64L << 20);
         PairSource train = source(spec.data(), spec.task(), spec.maxBlur(), cache);
         train.checkPatch(spec.patch());
+        // Decode every image once (a centred patch of each): a truncated or corrupt file is named now, not hours in.
+        for (int i = 0; i < train.size(); i++) train.fixed(i, spec.patch(), Seeds.rng(spec.seed(), -1, i));
         List<LqGt> valPairs = validationPairs(train, cache);
         TrainState.Saved saved = null;
         if (schedule.resume()) {

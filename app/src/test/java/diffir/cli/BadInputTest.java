@@ -116,6 +116,10 @@ class BadInputTest {
         Files.copy(text, broken.resolve("zz.png"));
         fails(args(List.of("train", "--task", "deblur", "--data", broken.toString(), "--out", out.resolve("run").toString(), "--patch", "16"),
                 CliRunner.TINY), "zz.png");
+        Path cut = CliRunner.pictures(tmp.resolve("cut"), 2, 32, 32);
+        Files.copy(truncated, cut.resolve("zz.png")); // a readable header: found when the pixels are decoded
+        fails(args(List.of("train", "--task", "deblur", "--data", cut.toString(), "--out", out.resolve("run").toString(), "--patch", "16"),
+                CliRunner.TINY), "zz.png", "truncated");
         fails(args(List.of("train", "--task", "deblur", "--data", tmp.resolve("nowhere").toString(), "--out", out.resolve("run").toString())),
                 "nowhere");
         fails(args(List.of("train", "--task", "deblur", "--data", small.toString(), "--out", out.resolve("run").toString(), "--patch", "12"),
