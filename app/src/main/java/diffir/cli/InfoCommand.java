@@ -43,9 +43,10 @@ final class InfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "DIRformer     dim %d, blocks %s, refinement %d, heads %s, ffn %s (hidden %s), LayerNorm %s, bias %s%n",
                 c.dim(), c.blocks(), c.refinement(), c.heads(), trim(c.ffnFactor()), c.ffnHidden(),
                 c.layerNorm() == diffir.engine.nn.LayerNorm.Type.BIAS_FREE ? "BiasFree" : "WithBias", c.bias());
-        out.printf(Locale.ROOT, "CPEN          n_feats %d (prior vector of %d), %d residual blocks%n", c.cpenFeats(), c.iprDim(), c.encoderRes());
-        out.printf(Locale.ROOT, "diffusion     T = %d, betas %s..%s, denoise MLP %d+1 layers%n", c.timesteps(), trim(c.linearStart()), trim(c.linearEnd()),
-                c.denoiseRes());
+        out.printf(Locale.ROOT, "CPEN          n_feats %d (prior vector of %d), %d residual block%s%n", c.cpenFeats(), c.iprDim(), c.encoderRes(),
+                c.encoderRes() == 1 ? "" : "s");
+        out.printf(Locale.ROOT, "diffusion     T = %d, betas %s..%s, denoise MLP of %d layers%n", c.timesteps(), trim(c.linearStart()), trim(c.linearEnd()),
+                c.denoiseRes() + 1);
         out.printf(Locale.ROOT, "parameters    %,d (%.2fM)%n", m.parameterCount(), m.parameterCount() / 1e6);
         out.printf(Locale.ROOT, "compute       %.2f GFLOP per %dx%d image (%s)%n", info.gflop(), h, wd,
                 m.stage() == diffir.model.Stage.S1 ? "CPEN_S1 + DIRformer" : "CPEN_S2, " + c.timesteps() + " denoise steps, DIRformer");
