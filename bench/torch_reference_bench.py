@@ -1,7 +1,12 @@
-"""Times the reference DiffIR in PyTorch on the CPU: the peer the Java engine is measured against.
+"""Times the reference DiffIR in PyTorch eager: the peer the Java engine is measured against.
 
-    /usr/bin/python3 bench/torch_reference_bench.py                     # all cases, 2 threads
+    /usr/bin/python3 bench/torch_reference_bench.py                     # all cases on the CPU, 2 threads
     /usr/bin/python3 bench/torch_reference_bench.py --cases infer64,train --repeats 3
+    python3 bench/torch_reference_bench.py --device cuda --csv torch_model.csv   # on the GPU machine
+
+On CUDA (float32, TF32 off as our backend runs by default, cudnn.benchmark on as our cuDNN algorithm
+search) each run is timed with CUDA events after the warm-up, and the peak is torch's allocated device
+memory; the cases and sizes are those of diffir.bench.ModelTiming, which times our backend.
 
 Cases (model: app/src/test/python/diffir_ref.py, float32, random weights):
   infer<N>  S2 inference of the GoPro deblurring config (d 48, blocks [3,5,6,6], r 4, heads [1,2,4,8], ffn 2,
@@ -14,7 +19,8 @@ Cases (model: app/src/test/python/diffir_ref.py, float32, random weights):
 Each case runs in a fresh subprocess (so peak RSS is that case's own), with `warmup` untimed runs and then
 `repeats` timed runs (at most 2 for inputs of 256 px or more: about 10 s each). One JSON line per case on stdout:
 {"impl", "case", "config", "size", "batch", "threads", "warmup", "runs", "times_s", "median_s", "min_s",
-"peak_rss_mib", "params", "torch"}.
+"peak_rss_mib", "params", "torch"} (on CUDA also "device" and "peak_cuda_mib"). With --csv, also one line
+case,median_ms,peak_mib per case appended to that file (peak_mib: CUDA memory on CUDA, RSS on the CPU).
 """
 import argparse
 import json
@@ -26,13 +32,13 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REF_DIR = os.path.normpath(os.path.join(HERE, "..", "diffir", "src", "test", "python"))
+REF_DIR = os.path.normpath(os.path.join(HERE, "..", "app", "src", "test", "python"))
 ALL_CASES = ("infer64", "infer128", "infer256", "train")
 BIG_INPUT_MAX_RUNS = 2
 
 
-def build_case(name):
-    """Returns (run, description): run() does one timed unit of work."""
+def build_case(name, device="cpu"):
+    """Returns (run, description): run() does one timed unit of work on the device."""
     import torch
     sys.path.insert(0, REF_DIR)
     import diffir_ref as ref
@@ -40,9 +46,9 @@ def build_case(name):
     torch.manual_seed(0)
     if name.startswith("infer"):
         size = int(name[len("infer"):])
-        model = ref.DiffIRS2(ref.GOPRO).eval()
-        lq = torch.rand(1, 3, size, size)
-        noise = torch.randn(1, ref.GOPRO.ipr_dim)
+        model = ref.DiffIRS2(ref.GOPRO).eval().to(device)
+        lq = torch.rand(1, 3, size, size).to(device)
+        noise = torch.randn(1, ref.GOPRO.ipr_dim).to(device)
 
         def run():
             with torch.no_grad():
@@ -53,11 +59,11 @@ def build_case(name):
     if name == "train":
         cfg = ref.Config(task="deblur", dim=16, num_blocks=(1, 1, 1, 1), num_refinement_blocks=1, heads=(1, 2, 4, 8),
                          ffn_expansion_factor=2, n_encoder_res=1)
-        s1 = ref.DiffIRS1(cfg).eval()
-        s2 = ref.DiffIRS2(cfg).train()
+        s1 = ref.DiffIRS1(cfg).eval().to(device)
+        s2 = ref.DiffIRS2(cfg).train().to(device)
         opt = torch.optim.Adam(s2.parameters(), lr=2e-4, betas=(0.9, 0.99))
-        lq, gt = torch.rand(4, 3, 64, 64), torch.rand(4, 3, 64, 64)
-        eps = torch.randn(4, cfg.ipr_dim)
+        lq, gt = torch.rand(4, 3, 64, 64).to(device), torch.rand(4, 3, 64, 64).to(device)
+        eps = torch.randn(4, cfg.ipr_dim).to(device)
 
         def run():
             with torch.no_grad():
@@ -73,24 +79,47 @@ def build_case(name):
     raise SystemExit(f"unknown case {name!r}; known: {', '.join(ALL_CASES)} (infer<N> for any N divisible by 8)")
 
 
-def run_one(name, threads, warmup, repeats):
+def run_one(name, threads, warmup, repeats, device="cpu", csv=None):
     import torch
     torch.set_num_threads(threads)
-    run, info = build_case(name)
-    if info["size"] >= 256:
+    cuda = device == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    run, info = build_case(name, device)
+    if info["size"] >= 256 and not cuda:
         repeats = min(repeats, BIG_INPUT_MAX_RUNS)
     for _ in range(warmup):
         run()
     times = []
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
+        if cuda:
+            start.record()
+            run()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        else:
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    extra = {}
+    if cuda:
+        extra = {"device": torch.cuda.get_device_name(), "peak_cuda_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
     print(json.dumps({"impl": "pytorch", "case": name, **info, "threads": torch.get_num_threads(), "warmup": warmup,
-                      "runs": repeats, "times_s": [round(t, 4) for t in times],
-                      "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
-                      "peak_rss_mib": round(peak_kib / 1024, 1), "torch": torch.__version__}), flush=True)
+                      "runs": repeats, "times_s": [round(t, 5) for t in times],
+                      "median_s": round(statistics.median(times), 5), "min_s": round(min(times), 5),
+                      "peak_rss_mib": round(peak_kib / 1024, 1), "torch": torch.__version__, **extra}), flush=True)
+    if csv:
+        peak = extra["peak_cuda_mib"] if cuda else round(peak_kib / 1024, 1)
+        with open(csv, "a") as f:
+            f.write(f"{name},{statistics.median(times) * 1e3:.4f},{peak}\n")
 
 
 def main():
@@ -99,16 +128,20 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=5, help=f"timed runs (at most {BIG_INPUT_MAX_RUNS} at >= 256 px)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--csv", help="append case,median_ms,peak_mib lines to this file")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: run a single case in this process
     a = p.parse_args()
     if a.threads < 1 or a.warmup < 0 or a.repeats < 1:
         raise SystemExit("--threads and --repeats must be >= 1, --warmup >= 0")
     if a.one:
-        run_one(a.one, a.threads, a.warmup, a.repeats)
+        run_one(a.one, a.threads, a.warmup, a.repeats, a.device, a.csv)
         return
     for case in [c.strip() for c in a.cases.split(",") if c.strip()]:
         cmd = [sys.executable, os.path.abspath(__file__), "--one", case, "--threads", str(a.threads),
-               "--warmup", str(a.warmup), "--repeats", str(a.repeats)]
+               "--warmup", str(a.warmup), "--repeats", str(a.repeats), "--device", a.device]
+        if a.csv:
+            cmd += ["--csv", a.csv]
         r = subprocess.run(cmd)
         if r.returncode:
             raise SystemExit(f"case {case} failed (exit {r.returncode})")

@@ -44,7 +44,7 @@ def state_dicts():
     ref("state_dict", sd)
     # The same state dict pickled with protocol 4 (STACK_GLOBAL, MEMOIZE, FRAME, SHORT_BINUNICODE).
     torch.save(sd, path("protocol4.pth"), pickle_protocol=4)
-    # The legacy (pre-1.6) non-zip format, which we refuse with advice.
+    # The legacy (pre-1.6) non-zip format, which we refuse with advice (its bytes vary from run to run).
     torch.save(sd, path("legacy.pth"), _use_new_zipfile_serialization=False)
 
     params, ema = small_model_state(2), small_model_state(3)
@@ -104,14 +104,19 @@ class _EvalEvil:
         return (eval, ("__import__('os').system('touch /tmp/diffir_pwned_eval')",))
 
 
+def write_zip(name, entries):
+    """A zip with fixed timestamps, so regenerating leaves the file unchanged."""
+    with zipfile.ZipFile(path(name), "w") as z:
+        for entry, data in entries:
+            z.writestr(zipfile.ZipInfo(entry, date_time=(2020, 1, 1, 0, 0, 0)), data)
+
+
 def malicious():
     # os.system via GLOBAL (protocol 2), hidden inside an otherwise normal state dict.
     torch.save({"weight": torch.ones(2), "payload": _Evil("touch /tmp/diffir_pwned_marker")}, path("malicious_os_system.pth"))
     # The same refusal for a hand-written pickle naming os.system directly (GLOBAL "os\nsystem").
     pickle = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03."
-    with zipfile.ZipFile(path("malicious_handmade.pth"), "w") as z:
-        z.writestr("archive/data.pkl", pickle)
-        z.writestr("archive/version", "3\n")
+    write_zip("malicious_handmade.pth", [("archive/data.pkl", pickle), ("archive/version", "3\n")])
     # builtins.eval via STACK_GLOBAL (protocol 4).
     torch.save({"payload": _EvalEvil()}, path("malicious_eval.pth"), pickle_protocol=4)
 
@@ -149,8 +154,7 @@ def main():
     malicious()
     npy_files()
     # Not a checkpoint: a zip without data.pkl.
-    with zipfile.ZipFile(path("not_torch.zip"), "w") as z:
-        z.writestr("readme.txt", "hello")
+    write_zip("not_torch.zip", [("readme.txt", "hello")])
     for name in sorted(os.listdir(IO_DIR)):
         print("  io/%s %d bytes" % (name, os.path.getsize(path(name))))
 

@@ -11,12 +11,13 @@ import java.util.List;
 final class Blocks extends Module {
     private final List<TransformerBlock> blocks = new ArrayList<>();
 
-    Blocks(Init init, int count, int dim, int heads, int hidden, ArchConfig cfg) {
-        for (int i = 0; i < count; i++) blocks.add(child(Integer.toString(i), new TransformerBlock(init, dim, heads, hidden, cfg)));
+    Blocks(Init init, int count, int dim, int heads, int hidden, ArchConfig cfg, ModulationBank bank) {
+        for (int i = 0; i < count; i++)
+            blocks.add(child(Integer.toString(i), new TransformerBlock(init, dim, heads, hidden, cfg, bank)));
     }
 
-    Tensor forward(Tensor x, Tensor ipr) {
-        for (TransformerBlock b : blocks) x = b.forward(x, ipr);
+    Tensor forward(Tensor x, ModulationBank.Modulations mods) {
+        for (TransformerBlock b : blocks) x = b.forward(x, mods);
         return x;
     }
 

@@ -22,32 +22,36 @@ public final class DIRformer extends Module {
     private final Resample down12, down23, down34, up43, up32, up21;
     private final Sequential tail;
     private final Conv2d reduce3, reduce2, output;
+    private final ModulationBank bank;
 
     public DIRformer(Init init, ArchConfig cfg) {
         this.cfg = cfg;
+        // Every block's modulation weight lives in one packed tensor (one GEMM per forward for all of them).
+        this.bank = new ModulationBank(init, ModulationBank.rowsFor(cfg), cfg.iprDim());
         int d = cfg.dim();
         boolean bias = cfg.bias();
         Module patch = child("patch_embed", new Holder());
         // The reference's OverlapPatchEmbed is built without its bias argument: never biased.
         patchEmbed = ((Holder) patch).hold("proj", new Conv2d(init, cfg.patchEmbedChannels(), d, 3, 1, 1, 1, false));
-        encoder1 = child("encoder_level1", blocks(init, cfg.blocks().get(0), 0, 0));
+        int[][] runs = blockRuns(cfg);
+        encoder1 = child("encoder_level1", blocks(init, runs[0], 0));
         down12 = child("down1_2", Resample.down(init, d));
-        encoder2 = child("encoder_level2", blocks(init, cfg.blocks().get(1), 1, 1));
+        encoder2 = child("encoder_level2", blocks(init, runs[1], 1));
         down23 = child("down2_3", Resample.down(init, 2 * d));
-        encoder3 = child("encoder_level3", blocks(init, cfg.blocks().get(2), 2, 2));
+        encoder3 = child("encoder_level3", blocks(init, runs[2], 2));
         down34 = child("down3_4", Resample.down(init, 4 * d));
-        latent = child("latent", blocks(init, cfg.blocks().get(3), 3, 3));
+        latent = child("latent", blocks(init, runs[3], 3));
         up43 = child("up4_3", Resample.up(init, 8 * d));
         reduce3 = child("reduce_chan_level3", new Conv2d(init, 8 * d, 4 * d, 1, 1, 0, 1, bias));
-        decoder3 = child("decoder_level3", blocks(init, cfg.blocks().get(2), 2, 2));
+        decoder3 = child("decoder_level3", blocks(init, runs[4], 2));
         up32 = child("up3_2", Resample.up(init, 4 * d));
         reduce2 = child("reduce_chan_level2", new Conv2d(init, 4 * d, 2 * d, 1, 1, 0, 1, bias));
-        decoder2 = child("decoder_level2", blocks(init, cfg.blocks().get(1), 1, 1));
+        decoder2 = child("decoder_level2", blocks(init, runs[5], 1));
         up21 = child("up2_1", Resample.up(init, 2 * d));
         // Level 1 of the decoder keeps the concatenated 2d channels (no reduction) with level 1's heads.
-        decoder1 = child("decoder_level1", blocks(init, cfg.blocks().get(0), 1, 0));
+        decoder1 = child("decoder_level1", blocks(init, runs[6], 0));
         // The inpainting tree has no refinement module at all (no keys either way when it is empty).
-        refinement = cfg.task() == ArchTask.INPAINT ? null : child("refinement", blocks(init, cfg.refinement(), 1, 0));
+        refinement = runs.length < 8 ? null : child("refinement", blocks(init, runs[7], 0));
         if (cfg.task() == ArchTask.SR) {
             // Always a x4 upsampler (x2 and x1 unshuffle the input first): twice conv(2d -> 8d) + shuffle, then conv.
             Sequential up = new Sequential(new Conv2d(init, 2 * d, 8 * d, 3, 1, 1, 1, true), new PixelShuffle(2),
@@ -60,9 +64,23 @@ public final class DIRformer extends Module {
         }
     }
 
-    /** Blocks at the width of level {@code widthLevel}, with the heads of level {@code headLevel}. */
-    private Blocks blocks(Init init, int count, int widthLevel, int headLevel) {
-        return new Blocks(init, count, cfg.levelChannels(widthLevel), cfg.heads().get(headLevel), cfg.ffnHidden().get(widthLevel), cfg);
+    /**
+     * The runs of transformer blocks in construction order, each {count, width level}: encoder levels
+     * 1-3, latent, decoder levels 3-1 (decoder level 1 keeps the concatenated 2d channels), then the
+     * refinement unless inpainting.
+     */
+    static int[][] blockRuns(ArchConfig cfg) {
+        var b = cfg.blocks();
+        int[][] runs = {{b.get(0), 0}, {b.get(1), 1}, {b.get(2), 2}, {b.get(3), 3}, {b.get(2), 2}, {b.get(1), 1}, {b.get(0), 1},
+                {cfg.refinement(), 1}};
+        return cfg.task() == ArchTask.INPAINT ? java.util.Arrays.copyOf(runs, 7) : runs;
+    }
+
+    /** A run of blocks {count, width level} with the heads of level {@code headLevel}. */
+    private Blocks blocks(Init init, int[] run, int headLevel) {
+        int widthLevel = run[1];
+        return new Blocks(init, run[0], cfg.levelChannels(widthLevel), cfg.heads().get(headLevel), cfg.ffnHidden().get(widthLevel), cfg,
+                bank);
     }
 
     /** An empty module that only groups children under a name (the reference's wrapper modules). */
@@ -77,19 +95,20 @@ public final class DIRformer extends Module {
         checkInputs(inp, ipr);
         int u = cfg.lqUnshuffle();
         Tensor feat = u > 1 ? Ops.pixelUnshuffle(inp, u) : inp;
-        Tensor e1 = encoder1.forward(patchEmbed.forward(feat), ipr);
-        Tensor e2 = encoder2.forward(down12.forward(e1), ipr);
-        Tensor e3 = encoder3.forward(down23.forward(e2), ipr);
-        Tensor lat = latent.forward(down34.forward(e3), ipr);
-        Tensor d3 = decoder3.forward(reduce3.forward(Ops.concat(1, up43.forward(lat), e3)), ipr);
-        Tensor d2 = decoder2.forward(reduce2.forward(Ops.concat(1, up32.forward(d3), e2)), ipr);
-        Tensor d1 = decoder1.forward(Ops.concat(1, up21.forward(d2), e1), ipr);
+        ModulationBank.Modulations mods = bank.compute(ipr);  // every block's [k1 | k2] in one product
+        Tensor e1 = encoder1.forward(patchEmbed.forward(feat), mods);
+        Tensor e2 = encoder2.forward(down12.forward(e1), mods);
+        Tensor e3 = encoder3.forward(down23.forward(e2), mods);
+        Tensor lat = latent.forward(down34.forward(e3), mods);
+        Tensor d3 = decoder3.forward(reduce3.forward(Ops.concat(1, up43.forward(lat), e3)), mods);
+        Tensor d2 = decoder2.forward(reduce2.forward(Ops.concat(1, up32.forward(d3), e2)), mods);
+        Tensor d1 = decoder1.forward(Ops.concat(1, up21.forward(d2), e1), mods);
         return switch (cfg.residual()) {
             case NONE -> output.forward(d1);
-            case INPUT -> Ops.add(output.forward(refinement.forward(d1, ipr)), inp);
+            case INPUT -> Ops.add(output.forward(refinement.forward(d1, mods)), inp);
             case NEAREST_UPSAMPLED_INPUT -> {
                 Tensor up = cfg.scale() > 1 ? Ops.upsampleNearest(inp, cfg.scale()) : inp;
-                yield Ops.add(tail.forward(refinement.forward(d1, ipr)), up);
+                yield Ops.add(tail.forward(refinement.forward(d1, mods)), up);
             }
         };
     }

@@ -8,22 +8,23 @@ import diffir.engine.ops.Ops;
 
 /**
  * One DIRformer block: {@code x + Attn(LN1(x) * k1 + k2)}, then {@code x + FFN(LN2(x) * k1' + k2')}, where
- * each [k1 | k2] is its sub-layer's Linear of the IPR. LayerNorm and modulation run as one fused op.
+ * each [k1 | k2] is its sub-layer's Linear of the IPR, taken from the DIRformer's one product of all
+ * of them ({@link ModulationBank}). LayerNorm and modulation run as one fused op.
  */
 final class TransformerBlock extends Module {
     private final LayerNorm norm1, norm2;
     private final Attention attn;
     private final FeedForward ffn;
 
-    TransformerBlock(Init init, int dim, int heads, int hidden, ArchConfig cfg) {
+    TransformerBlock(Init init, int dim, int heads, int hidden, ArchConfig cfg, ModulationBank bank) {
         this.norm1 = child("norm1", new LayerNorm(init, dim, cfg.layerNorm()));
-        this.attn = child("attn", new Attention(init, dim, heads, cfg.iprDim(), cfg.bias()));
+        this.attn = child("attn", new Attention(init, dim, heads, bank, cfg.bias()));
         this.norm2 = child("norm2", new LayerNorm(init, dim, cfg.layerNorm()));
-        this.ffn = child("ffn", new FeedForward(init, dim, hidden, cfg.iprDim(), cfg.bias()));
+        this.ffn = child("ffn", new FeedForward(init, dim, hidden, bank, cfg.bias()));
     }
 
-    Tensor forward(Tensor x, Tensor ipr) {
-        x = Ops.add(x, attn.forward(norm1.forward(x, attn.modulation(ipr))));
-        return Ops.add(x, ffn.forward(norm2.forward(x, ffn.modulation(ipr))));
+    Tensor forward(Tensor x, ModulationBank.Modulations mods) {
+        x = Ops.add(x, attn.forward(norm1.forward(x, attn.modulation(mods))));
+        return Ops.add(x, ffn.forward(norm2.forward(x, ffn.modulation(mods))));
     }
 }

@@ -12,7 +12,8 @@ public interface KernelLauncher {
     /**
      * Launches {@code kernel}. Arguments map to kernel parameters in order: a {@link Tensor} becomes
      * its device pointer (its offset applied), {@code null} a null pointer, Integer an int, Long a
-     * long long, Float a float.
+     * long long, Float a float; also a {@link Ptr} a raw device address and an int[] a struct of ints
+     * passed by value.
      */
     void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, Object... args);
 
@@ -21,4 +22,13 @@ public interface KernelLauncher {
 
     /** Streaming multiprocessors on the device (for sizing split reductions). */
     int multiprocessors();
+
+    /**
+     * Blocks of {@code kernel} with {@code blockThreads} threads that one multiprocessor runs at once (its
+     * occupancy), for grids sized to fill the device in exactly one wave. The default guesses from
+     * the thread count.
+     */
+    default int residentBlocks(String kernel, int blockThreads) {
+        return Math.max(1, 2048 / Math.max(1, blockThreads));
+    }
 }

@@ -34,6 +34,15 @@ public interface Backend {
     /** Waits until all queued kernels have finished. */
     void synchronize();
 
+    /**
+     * How many times the host has waited for this device so far (downloads, synchronisations, memory
+     * management that must wait), for checks that a computation runs without host synchronisation.
+     * Always 0 on backends whose work runs on the calling thread.
+     */
+    default long hostSyncs() {
+        return 0;
+    }
+
     // ---------------------------------------------------------------- data movement
 
     void fill(Tensor out, float value);
@@ -150,8 +159,39 @@ public interface Backend {
     void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
                                   Tensor gy, Tensor gqkv, Tensor gtemp);
 
+    /**
+     * {@link #channelAttention} that may also save gram (N, heads, c, c) = Q K^T of the rows before
+     * normalisation, so that the backward need not read q and k again to recompute it. Returns whether
+     * gram was written; the default computes the forward alone and returns false.
+     */
+    default boolean channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms, Tensor gram) {
+        channelAttention(qkv, temperature, heads, out, attn, norms);
+        return false;
+    }
+
+    /**
+     * {@link #channelAttentionBackward} given the gram the forward saved (null: recompute it). The default
+     * ignores gram.
+     */
+    default void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
+                                          Tensor gy, Tensor gqkv, Tensor gtemp) {
+        channelAttentionBackward(qkv, temperature, heads, attn, norms, gy, gqkv, gtemp);
+    }
+
     // ---------------------------------------------------------------- optimiser
 
     /** One fused Adam/AdamW step, in place on param, m and v. */
     void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p);
+
+    /**
+     * The same step for many parameters at once (equal-length arrays; every tensor's grad, m and v
+     * shaped like its param), all with the same hyper-parameters and step count. Backends with a
+     * launch cost per kernel override it with a multi-tensor kernel; the default loops over {@link #adam}.
+     */
+    default void adamMany(Tensor[] params, Tensor[] grads, Tensor[] m, Tensor[] v, AdamParams p) {
+        if (grads.length != params.length || m.length != params.length || v.length != params.length)
+            throw new IllegalArgumentException("adamMany: " + params.length + " params, " + grads.length + " grads, " + m.length
+                    + " exp_avg and " + v.length + " exp_avg_sq");
+        for (int i = 0; i < params.length; i++) adam(params[i], grads[i], m[i], v[i], p);
+    }
 }

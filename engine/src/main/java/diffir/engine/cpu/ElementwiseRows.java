@@ -91,10 +91,10 @@ final class ElementwiseRows {
                     i = n;
                 } else if (s == 0.5f) {
                     for (; i < n; i += L) v(x, xi + i).sqrt().intoArray(o, oi + i);
+                } else if (Float.isFinite(s)) { // a NaN or infinite exponent takes the scalar path: C's pow and Java's disagree there
+                    int m = D.loopBound(len);
+                    for (; i < m; i += DL) narrow(wide(x, xi + i).pow(s), o, oi + i);
                 }
-                // Other exponents take the scalar loop below: the Vector API's pow differs between its
-                // JIT-compiled and interpreted forms (pow(1, NaN) is 1 in one and NaN in the other), so
-                // results would depend on what the JIT had compiled so far.
             }
         }
         for (; i < len; i++) o[oi + i] = CpuElementwise.apply(op, x[xi + i], s);

@@ -110,8 +110,20 @@ final class Pickle {
     private static Set<Object> setOf(Tuple args, String what) {
         if (args.size() != 1 || !(args.get(0) instanceof List<?> items)) throw new IllegalStateException(what + " needs one list");
         Set<Object> s = new LinkedHashSet<>();
-        for (Object o : items) s.add(o);
+        for (Object o : items) {
+            if (!isScalar(o)) throw new IllegalStateException("a " + typeName(o) + " in a " + what + " is not supported");
+            s.add(o);
+        }
         return s;
+    }
+
+    /**
+     * Dict keys and set items must be plain scalars: hashing a container could recurse without end
+     * on a cyclic or very deep value, and a checkpoint never needs one.
+     */
+    private static boolean isScalar(Object k) {
+        return k == null || k instanceof String || k instanceof Long || k instanceof BigInteger
+                || k instanceof Double || k instanceof Boolean;
     }
 
     private static void add(Map<String, Global> g, String name, Call call) {
@@ -400,13 +412,9 @@ final class Pickle {
             for (int i = 0; i < items.size(); i += 2) m.put(key(items.get(i)), items.get(i + 1));
         }
 
-        /**
-         * Dict keys and set items must be plain scalars: hashing a container could recurse without
-         * end on a cyclic or very deep value, and a checkpoint never needs one.
-         */
+        /** k itself when it may be a dict key or set item (see {@link #isScalar}). */
         private Object key(Object k) throws CheckpointFormatException {
-            if (k == null || k instanceof String || k instanceof Long || k instanceof BigInteger
-                    || k instanceof Double || k instanceof Boolean) return k;
+            if (isScalar(k)) return k;
             throw error("a " + typeName(k) + " as dict key or set item is not supported");
         }
 

@@ -212,7 +212,8 @@ public final class PthReader {
                         + "); expected ('storage', type, key, location, numel)");
             Dtype dtype = STORAGE_TYPES.get(type.name());
             if (dtype == null) throw new CheckpointFormatException(file, "storage " + key + " has unsupported type " + type.name());
-            if (numel < 0 || numel * dtype.size > ShapeCheck.MAX_NUMEL)
+            if (key.length() > 64) throw new CheckpointFormatException(file, "storage key of " + key.length() + " characters");
+            if (numel < 0 || numel > ShapeCheck.MAX_NUMEL / dtype.size)
                 throw new CheckpointFormatException(file, "storage " + key + " declares " + numel + " elements; storages over 2 GiB are not supported");
             StorageRef ref = new StorageRef(dtype, key, numel);
             StorageRef seen = storages.putIfAbsent(key, ref);

@@ -67,11 +67,17 @@ final class Norm {
         Tensor out = Tensor.empty(qkv.device(), n, c, s[2], s[3]);
         Tensor attn = Tensor.empty(qkv.device(), n, heads, ch, ch);
         Tensor norms = Tensor.empty(qkv.device(), n, 2 * c);
-        qkv.backend().channelAttention(qkv, temperature, heads, out, attn, norms);
+        if (!Autograd.needsGrad(qkv, temperature)) {
+            qkv.backend().channelAttention(qkv, temperature, heads, out, attn, norms);
+            return out;
+        }
+        // Saved for the backward where the backend keeps it: Q K^T, which it would otherwise recompute.
+        Tensor gramOut = Tensor.empty(qkv.device(), n, heads, ch, ch);
+        Tensor gram = qkv.backend().channelAttention(qkv, temperature, heads, out, attn, norms, gramOut) ? gramOut : null;
         return Autograd.record("channel_attention", out, new Tensor[]{qkv, temperature}, g -> {
             Tensor gq = Autograd.wants(qkv) ? Tensor.empty(qkv.device(), s) : null;
             Tensor gt = Autograd.wants(temperature) ? Tensor.empty(qkv.device(), temperature.shape()) : null;
-            qkv.backend().channelAttentionBackward(qkv, temperature, heads, attn, norms, g, gq, gt);
+            qkv.backend().channelAttentionBackward(qkv, temperature, heads, attn, norms, gram, g, gq, gt);
             return new Tensor[]{gq, gt};
         });
     }

@@ -3,13 +3,15 @@ package diffir.engine.optim;
 import diffir.engine.Tensor;
 import diffir.engine.backend.AdamParams;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * PyTorch's {@code torch.optim.Adam} (no amsgrad): L2 weight decay added to the gradient, bias-corrected
- * moments {@code exp_avg} and {@code exp_avg_sq}, one fused {@link diffir.engine.backend.Backend#adam}
- * kernel per parameter.
+ * moments {@code exp_avg} and {@code exp_avg_sq}, fused update kernels: all parameters of a step at
+ * once through {@link diffir.engine.backend.Backend#adamMany} (one launch on CUDA for up to 20).
  */
 public class Adam extends Optimizer {
     private final float beta1, beta2, eps, weightDecay;
@@ -39,14 +41,41 @@ public class Adam extends Optimizer {
 
     @Override
     protected void update(Tensor p, Tensor g, ParamState st) {
-        Tensor m = st.get("exp_avg"), v = st.get("exp_avg_sq");
-        if (m == null) {
-            m = Tensor.zeros(p.device(), p.shape());
-            v = Tensor.zeros(p.device(), p.shape());
-            st.put("exp_avg", m);
-            st.put("exp_avg_sq", v);
+        p.backend().adam(p, g, moment(p, st, "exp_avg"), moment(p, st, "exp_avg_sq"), params(st.step()));
+    }
+
+    /** One {@link diffir.engine.backend.Backend#adamMany} per backend and step count (usually one in all). */
+    @Override
+    protected void updateAll(List<Tensor> ps, List<Tensor> gs, List<ParamState> sts) {
+        Map<List<Object>, List<Integer>> groups = new LinkedHashMap<>();
+        for (int i = 0; i < ps.size(); i++)
+            groups.computeIfAbsent(List.of(ps.get(i).backend(), sts.get(i).step()), k -> new ArrayList<>()).add(i);
+        for (List<Integer> group : groups.values()) {
+            int n = group.size();
+            Tensor[] p = new Tensor[n], g = new Tensor[n], m = new Tensor[n], v = new Tensor[n];
+            for (int k = 0; k < n; k++) {
+                int i = group.get(k);
+                p[k] = ps.get(i);
+                g[k] = gs.get(i);
+                m[k] = moment(p[k], sts.get(i), "exp_avg");
+                v[k] = moment(p[k], sts.get(i), "exp_avg_sq");
+            }
+            p[0].backend().adamMany(p, g, m, v, params(sts.get(group.get(0)).step()));
         }
-        p.backend().adam(p, g, m, v, new AdamParams((float) lr(), beta1, beta2, eps, weightDecay, decoupled, st.step()));
+    }
+
+    /** The state tensor {@code name} of parameter p, zeros when new. */
+    private static Tensor moment(Tensor p, ParamState st, String name) {
+        Tensor t = st.get(name);
+        if (t == null) {
+            t = Tensor.zeros(p.device(), p.shape());
+            st.put(name, t);
+        }
+        return t;
+    }
+
+    private AdamParams params(long step) {
+        return new AdamParams((float) lr(), beta1, beta2, eps, weightDecay, decoupled, step);
     }
 
     @Override

@@ -78,6 +78,8 @@ public abstract class Optimizer {
     /** One update of every parameter that has a gradient. */
     public final void step() {
         try (var s = Autograd.noGrad()) {
+            List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>();
+            List<ParamState> sts = new ArrayList<>();
             for (Map.Entry<String, Tensor> e : params.entrySet()) {
                 Tensor p = e.getValue(), g = p.grad();
                 if (g == null) continue;
@@ -85,9 +87,20 @@ public abstract class Optimizer {
                     throw new IllegalStateException("gradient of '" + e.getKey() + "' is on " + g.device() + ", parameter on " + p.device());
                 ParamState st = state.computeIfAbsent(e.getKey(), k -> new ParamState());
                 st.step++;
-                update(p, g, st);
+                ps.add(p);
+                gs.add(g);
+                sts.add(st);
             }
+            updateAll(ps, gs, sts);
         }
+    }
+
+    /**
+     * Updates every stepped parameter (in parameter order; each state's step already counts this
+     * update). The default calls {@link #update} one by one; optimizers override it to batch.
+     */
+    protected void updateAll(List<Tensor> params, List<Tensor> grads, List<ParamState> states) {
+        for (int i = 0; i < params.size(); i++) update(params.get(i), grads.get(i), states.get(i));
     }
 
     /** Clears every parameter's gradient (to null, so that the next step skips those that get none). */

@@ -197,6 +197,12 @@ class PickleTest {
         assertMessage(CheckpointFormatException.class, "holds 16 bytes but the checkpoint declares 20", () -> PthReader.readStateDict(archive(lies, four)));
         byte[] huge = new Asm().op('}').str("w").tensor1d("0", Integer.MAX_VALUE, 0, 4, 1).op('s', '.').bytes();
         assertMessage(CheckpointFormatException.class, "over 2 GiB", () -> PthReader.readStateDict(archive(huge, four)));
+        // 2^62 elements: numel * itemsize would overflow a long.
+        byte[] overflow = new Asm().op('}').str("w").global("torch._utils", "_rebuild_tensor_v2").op('(')
+                .op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu")
+                .op(0x8a, 8, 0, 0, 0, 0, 0, 0, 0, 0x40).op('t', 'Q')
+                .binint(0).binint(4).op(0x85).binint(1).op(0x85, 0x89).op('}', 't', 'R', 's', '.').bytes();
+        assertMessage(CheckpointFormatException.class, "over 2 GiB", () -> PthReader.readStateDict(archive(overflow, four)));
         byte[] missing = new Asm().op('}').str("w").tensor1d("9", 4, 0, 4, 1).op('s', '.').bytes();
         assertMessage(CheckpointFormatException.class, "no entry archive/data/9", () -> PthReader.readStateDict(archive(missing, four)));
     }
@@ -207,6 +213,9 @@ class PickleTest {
                 () -> load(new Asm().global("subprocess", "Popen").op('.').bytes()));
         assertMessage(CheckpointFormatException.class, "a list as dict key",
                 () -> load(new Asm().op('}', ']', 'N', 's', '.').bytes()));
+        // set(l) with l = [l]: hashing l would never end.
+        assertMessage(CheckpointFormatException.class, "a list in a set",
+                () -> load(new Asm().global("builtins", "set").op(']', 'q', 0, 'h', 0, 'a', 0x85, 'R', '.').bytes()));
         assertMessage(CheckpointFormatException.class, "cannot call a dict",
                 () -> load(new Asm().op('}', ')', 'R', '.').bytes()));
         assertMessage(CheckpointFormatException.class, "OrderedDict with arguments",

@@ -1,0 +1,605 @@
+// MDTA's transposed (channel) attention, forward and backward. Glue: diffir.kernels.fused.ChannelAttentionKernels.
+//
+// Per image n and head h (bh = n*heads + h), with c = C/heads channels flattened over HW pixels:
+//   Q, K, V = rows [h*c, h*c+c) of the q, k, v channel blocks of qkv (N, 3C, H, W), each c x HW
+//   qn_i = max(|Q_i|, 1e-12), kn_j = max(|K_j|, 1e-12)
+//   S = t * (Q K^T) / (qn kn^T), A = softmax over j, out = A V.
+//
+// Every heavy step is one of two small-matrix products, both register-tiled like a SGEMM:
+//   fused_attn_gram : P = X Y^T (c x c, reduced over HW). The HW axis is split into chunks (of
+//                     AT_BK-pixel stages) across
+//                     blocks; each block writes its partial to scratch and fused_attn_reduce sums
+//                     them in a fixed order (deterministic, no atomics).
+//   fused_attn_apply: O = M Y + diag(d) X (c x HW, reduced over c), pixel tiles across blocks.
+// The c x c work in between (norms, softmax, the softmax backward) runs in one block per bh.
+//
+// Tiles: a block covers T = 4R rows (R = blockDim of the row axis, T <= AT_TMAX); each thread owns
+// a 4x4 micro-tile with rows ty + R*a (a < 4): strided rows keep a warp's shared reads on few
+// addresses (broadcast) and its 16-byte reads conflict-free (see AT_SROW). The glue picks R so that
+// ceil(c / T) tiles cover c with the least padding (c = 48: R = 12, one 48-row tile, no waste).
+//
+// Kernels come in two builds: R fixed at compile time (the _r4, _r8, _r12, _r16 kernels, float4
+// only: every DIRformer level has c = 48 per head, the small configs 16) and R from blockDim (any c).
+// With R fixed, every staging loop has a known trip count, and each thread issues all its loads of
+// a stage into registers before its first shared-memory store: one memory round trip per stage. The
+// first H100 check measured the runtime-R loops at 21% of the byte floor: each trip of a loop whose
+// count the compiler does not know waited for its own load before the next was issued.
+#include "fused_common.cuh"
+
+// Pixels per stage of the Gram: 64 puts 2 x 12 KB of loads in flight per block at c = 48 (with 32,
+// the ~5 resident blocks per SM kept too few bytes in flight to cover DRAM latency).
+#define AT_BK 64
+#define AT_TMAX 64  // most rows of one tile (R <= 16)
+// Row stride of [row][AT_BK] tiles: a multiple of 4 floats keeps rows 16-byte aligned for float4,
+// and 68/4 = 17 is odd, so consecutive rows start in different 16-byte bank groups: the R distinct
+// rows a warp reads at one k fill distinct groups (the minimum number of shared wavefronts).
+#define AT_SROW (AT_BK + 4)
+#define AT_PT 64                // pixels per apply tile (16 threads x 4)
+#define AT_PROW (AT_PT + 4)     // row stride of the apply kernel's [channel][pixel] tile
+
+#define AT_SMALL_THREADS 256    // the per-bh kernels: 8 warps
+
+__device__ __forceinline__ void at_unpack(float4 v, float (&o)[4]) {
+    o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w;
+}
+
+// Stages 4 pixels [p, p+4) of one row (pixels past pEnd, or rows that do not exist, read as 0).
+template <bool VEC>
+__device__ __forceinline__ float4 at_load_row4(const float* row, bool rowValid, int p, int pEnd) {
+    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (!rowValid) return v;
+    if (VEC) {
+        if (p < pEnd) v = fused_load4(row + p);  // VEC: pEnd and p are multiples of 4
+    } else {
+        if (p < pEnd) v.x = row[p];
+        if (p + 1 < pEnd) v.y = row[p + 1];
+        if (p + 2 < pEnd) v.z = row[p + 2];
+        if (p + 3 < pEnd) v.w = row[p + 3];
+    }
+    return v;
+}
+
+// --------------------------------------------------------------------------------------------- Gram
+//
+// Block (R, R), grid (tiles*tiles, nChunks, pairs*NH). Pair 0 uses (X0, Y0), pair 1 (X1, Y1) (the
+// backward computes Q K^T and gy V^T in one launch). Operand rows for bh start at
+// base + n*nStride + h*c*HW, row stride HW. Writes part[z][chunk][E], E = c*c (+ 2c with norms):
+// [i*c + j] = sum over the chunk of X_i . Y_j, then (withNorms) the squared row norms of X, of Y.
+template <int RC, bool VEC>
+__device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const float* __restrict__ Y0,
+                                          long long xNS0, long long yNS0, const float* __restrict__ X1,
+                                          const float* __restrict__ Y1, long long xNS1, long long yNS1,
+                                          float* __restrict__ part, int c, int heads, int NH, int HW, int tiles,
+                                          int chunkLen, int withNorms) {
+    FUSED_SHARED(float, Xs, [AT_TMAX][AT_SROW]);
+    FUSED_SHARED(float, Ys, [AT_TMAX][AT_SROW]);
+    FUSED_SHARED(float, nrm, [2 * AT_TMAX]);
+
+    const int R = RC > 0 ? RC : blockDim.x, T = 4 * R, nthr = R * R;
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * R + tx;
+    const int ti = blockIdx.x / tiles, tj = blockIdx.x % tiles;
+    const int chunk = blockIdx.y, nChunks = gridDim.y;
+    const int z = blockIdx.z, pair = z / NH, bh = z % NH, n = bh / heads, h = bh % heads;
+    const float* X = pair == 0 ? X0 : X1;
+    const float* Y = pair == 0 ? Y0 : Y1;
+    const long long xNS = pair == 0 ? xNS0 : xNS1, yNS = pair == 0 ? yNS0 : yNS1;
+    const float* Xb = X + n * xNS + (size_t) h * c * HW + (size_t) ti * T * HW;  // row ti*T
+    const float* Yb = Y + n * yNS + (size_t) h * c * HW + (size_t) tj * T * HW;
+    const int rowsX = min(T, c - ti * T), rowsY = min(T, c - tj * T);  // real rows in this tile
+    const int pStart = chunk * chunkLen, pEnd = min(pStart + chunkLen, HW);
+    const bool doXn = withNorms && tj == 0, doYn = withNorms && ti == 0;
+
+    // Norm accumulators: entry e (< T: X row e, else Y row e-T) is owned by thread e % nthr for
+    // the whole kernel, so no barrier guards them.
+    for (int e = tid; e < 2 * T; e += nthr) nrm[e] = 0.0f;
+
+    float acc[4][4];
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) acc[a][b] = 0.0f;
+
+    for (int p0 = pStart; p0 < pEnd; p0 += AT_BK) {
+        // Stage T rows x AT_BK pixels of X and of Y: AT_BK/4 float4 per row; consecutive threads
+        // take consecutive float4 of a row (coalesced 256-byte row segments).
+        if constexpr (RC > 0) {
+            constexpr int ITEMS = 4 * RC * (AT_BK / 4), LPT = (ITEMS + RC * RC - 1) / (RC * RC);
+            float4 vx[LPT], vy[LPT];
+#pragma unroll
+            for (int k = 0; k < LPT; k++) {  // every load in flight before the first store
+                const int g = tid + k * RC * RC, r = g / (AT_BK / 4), p = p0 + 4 * (g % (AT_BK / 4));
+                vx[k] = at_load_row4<VEC>(Xb + (size_t) r * HW, g < ITEMS && r < rowsX, p, pEnd);
+                vy[k] = at_load_row4<VEC>(Yb + (size_t) r * HW, g < ITEMS && r < rowsY, p, pEnd);
+            }
+#pragma unroll
+            for (int k = 0; k < LPT; k++) {
+                const int g = tid + k * RC * RC, r = g / (AT_BK / 4), q = g % (AT_BK / 4);
+                if (g < ITEMS) {
+                    fused_store4(&Xs[r][4 * q], vx[k]);
+                    fused_store4(&Ys[r][4 * q], vy[k]);
+                }
+            }
+        } else {
+            for (int g = tid; g < T * (AT_BK / 4); g += nthr) {
+                const int r = g / (AT_BK / 4), q = g % (AT_BK / 4), p = p0 + 4 * q;
+                fused_store4(&Xs[r][4 * q], at_load_row4<VEC>(Xb + (size_t) r * HW, r < rowsX, p, pEnd));
+                fused_store4(&Ys[r][4 * q], at_load_row4<VEC>(Yb + (size_t) r * HW, r < rowsY, p, pEnd));
+            }
+        }
+        __syncthreads();
+        for (int e = tid; e < 2 * T; e += nthr) {
+            if (e < T ? doXn : doYn) {
+                // float4 reads: 8 consecutive rows fall in 8 distinct bank groups (AT_SROW).
+                const float* row = e < T ? Xs[e] : Ys[e - T];
+                float s = nrm[e];
+#pragma unroll
+                for (int k = 0; k < AT_BK; k += 4) {
+                    float v[4];
+                    at_unpack(fused_load4(row + k), v);
+                    s += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
+                }
+                nrm[e] = s;
+            }
+        }
+#pragma unroll 2  // full unrolling took 150 registers (3 blocks per SM); 2 keeps ~80, no spills
+        for (int kk = 0; kk < AT_BK; kk += 4) {
+            float xa[4][4], yb[4][4];
+#pragma unroll
+            for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Xs[ty + R * a][kk]), xa[a]);
+#pragma unroll
+            for (int b = 0; b < 4; b++) at_unpack(fused_load4(&Ys[tx + R * b][kk]), yb[b]);
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+#pragma unroll
+                    for (int k = 0; k < 4; k++) acc[a][b] += xa[a][k] * yb[b][k];
+        }
+        __syncthreads();  // the next stage overwrites Xs, Ys
+    }
+
+    const int E = c * c + (withNorms ? 2 * c : 0);
+    float* out = part + ((size_t) z * nChunks + chunk) * E;
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++) {
+            const int i = ti * T + ty + R * a, j = tj * T + tx + R * b;
+            if (i < c && j < c) out[i * c + j] = acc[a][b];
+        }
+    for (int e = tid; e < 2 * T; e += nthr) {
+        if (e < T) {
+            if (doXn && e < rowsX) out[c * c + ti * T + e] = nrm[e];
+        } else {
+            if (doYn && e - T < rowsY) out[c * c + c + tj * T + e - T] = nrm[e];
+        }
+    }
+}
+
+#define ATTN_GRAM(NAME, RC, VEC)                                                                           \
+    extern "C" __global__ void __launch_bounds__(256)                                                      \
+    NAME(const float* X0, const float* Y0, long long xNS0, long long yNS0, const float* X1, const float* Y1, \
+         long long xNS1, long long yNS1, float* part, int c, int heads, int NH, int HW, int tiles, int chunkLen, \
+         int withNorms) {                                                                                  \
+        attn_gram<RC, VEC>(X0, Y0, xNS0, yNS0, X1, Y1, xNS1, yNS1, part, c, heads, NH, HW, tiles, chunkLen, \
+                           withNorms);                                                                    \
+    }
+ATTN_GRAM(fused_attn_gram_v4, 0, true)
+ATTN_GRAM(fused_attn_gram_v1, 0, false)
+
+// R fixed: a register cap that leaves room for the staged loads of one stage without spilling
+// (R = 12: 3 blocks of 144 threads per SM; R = 16: 2 of 256; R = 8: 6 of 64).
+#define ATTN_GRAM_FIXED(RC, MIN_BLOCKS)                                                                  \
+    extern "C" __global__ void __launch_bounds__(RC * RC, MIN_BLOCKS)                                    \
+    fused_attn_gram_r##RC(const float* X0, const float* Y0, long long xNS0, long long yNS0, const float* X1, \
+                          const float* Y1, long long xNS1, long long yNS1, float* part, int c, int heads, int NH, \
+                          int HW, int tiles, int chunkLen, int withNorms) {                               \
+        attn_gram<RC, true>(X0, Y0, xNS0, yNS0, X1, Y1, xNS1, yNS1, part, c, heads, NH, HW, tiles, chunkLen, \
+                            withNorms);                                                                  \
+    }
+ATTN_GRAM_FIXED(8, 6)
+ATTN_GRAM_FIXED(12, 3)
+ATTN_GRAM_FIXED(16, 2)
+
+// part[row][chunk][E] -> out[row][E], summing chunks in a fixed order. Block (32, 8): lanes take
+// consecutive e (coalesced), the 8 rows of threads split the chunks. Grid (ceil(E/32), rows).
+extern "C" __global__ void __launch_bounds__(256)
+fused_attn_reduce(const float* __restrict__ part, float* __restrict__ out, int nChunks, int E) {
+    FUSED_SHARED(float, red, [8][33]);
+    const int e = blockIdx.x * 32 + threadIdx.x, row = blockIdx.y;
+    float s = 0.0f;
+    if (e < E)
+        for (int k = threadIdx.y; k < nChunks; k += 8) s += part[((size_t) row * nChunks + k) * E + e];
+    red[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && e < E) {
+        float total = 0.0f;
+        for (int k = 0; k < 8; k++) total += red[k][threadIdx.x];
+        out[(size_t) row * E + e] = total;
+    }
+}
+
+// ---------------------------------------------------------------------------------- forward softmax
+//
+// One block per bh. red[bh] = [Q K^T (c*c), |Q_i|^2 (c), |K_j|^2 (c)]. Writes the clamped norms
+// (norms[n][h*c+i] for q, norms[n][C+h*c+j] for k), Q K^T into gram[bh] when gram != null (saved
+// for the backward, which then needs no second pass over q and k), then A = softmax(S) into
+// attn[bh] (S staged in attn itself; __syncthreads makes a block's global writes visible to the block).
+extern "C" __global__ void __launch_bounds__(AT_SMALL_THREADS)
+fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temperature, float* __restrict__ attn,
+                   float* __restrict__ norms, float* __restrict__ gram, int c, int heads) {
+    const int bh = blockIdx.x, n = bh / heads, h = bh % heads, C = c * heads;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int E = c * c + 2 * c;
+    const float* r = red + (size_t) bh * E;
+    const float t = temperature[h];
+    float* A = attn + (size_t) bh * c * c;
+
+    for (int i = threadIdx.x; i < c; i += AT_SMALL_THREADS) {
+        norms[(size_t) n * 2 * C + h * c + i] = fmaxf(sqrtf(r[c * c + i]), 1e-12f);
+        norms[(size_t) n * 2 * C + C + h * c + i] = fmaxf(sqrtf(r[c * c + c + i]), 1e-12f);
+    }
+    for (int e = threadIdx.x; e < c * c; e += AT_SMALL_THREADS) {
+        const int i = e / c, j = e % c;
+        const float qn = fmaxf(sqrtf(r[c * c + i]), 1e-12f), kn = fmaxf(sqrtf(r[c * c + c + j]), 1e-12f);
+        A[e] = r[e] / (qn * kn) * t;
+        if (gram != nullptr) gram[(size_t) bh * c * c + e] = r[e];
+    }
+    __syncthreads();
+    for (int i = warp; i < c; i += AT_SMALL_THREADS / 32) {  // one warp per row (uniform per warp)
+        float* row = A + (size_t) i * c;
+        float m = -INFINITY;
+        for (int j = lane; j < c; j += 32) m = fmaxf(m, row[j]);
+        m = fused_warp_max(m);
+        float s = 0.0f;
+        for (int j = lane; j < c; j += 32) s += expf(row[j] - m);
+        s = fused_warp_sum(s);
+        const float inv = 1.0f / s;
+        for (int j = lane; j < c; j += 32) row[j] = expf(row[j] - m) * inv;
+    }
+}
+
+// -------------------------------------------------------------------------------------------- apply
+//
+// O[i][p] = sum_j M[i][j] * Y[j][p] (+ d[i] * X[i][p] when d != null), for bh = blockIdx.z, rows
+// [blockIdx.y*T, +T), pixels [blockIdx.x*AT_PT, +AT_PT). M is [NH][c][c], d is [NH][c]; Y, X, O rows
+// start at base + n*nStride + h*c*HW with row stride HW. Block (16, R): thread (tx, ty) owns pixels
+// 4tx..4tx+3 (one float4) of rows ty + R*a. PAIR computes a second, independent product (M1, Y1,
+// d1, X1 -> O1) in the same pass: the backward's gq = Bq K + dq Q and gk = Bq^T Q + dk K read the
+// same Q and K tiles, so each is read from memory once.
+template <bool VEC, bool PAIR>
+__device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const float* __restrict__ Y0, long long yNS0,
+                                           const float* __restrict__ d0, const float* __restrict__ X0, long long xNS0,
+                                           float* __restrict__ O0, long long oNS0, const float* __restrict__ M1,
+                                           const float* __restrict__ Y1, long long yNS1, const float* __restrict__ d1,
+                                           const float* __restrict__ X1, long long xNS1, float* __restrict__ O1,
+                                           long long oNS1, int c, int heads, int HW) {
+    constexpr int NP = PAIR ? 2 : 1;
+    // Channels j per stage: 64 stages all of c <= 64 at once (12 KB of V in flight per block at
+    // c = 48, one barrier pair); the pair kernel stages two products, so 32 keeps it under 48 KB of
+    // shared memory. Rows per M tile are JK + 4 floats: (JK + 4) / 4 is odd (bank groups, as AT_SROW).
+    constexpr int JK = PAIR ? 32 : 64;
+    constexpr int MROW = JK + 4;
+    FUSED_SHARED(float, Ms, [NP][AT_TMAX][MROW]);
+    FUSED_SHARED(float, Ys, [NP][JK][AT_PROW]);
+
+    const int R = blockDim.y, T = 4 * R, nthr = 16 * R;
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
+    const int bh = blockIdx.z, n = bh / heads, h = bh % heads;
+    const int i0 = blockIdx.y * T, p0 = blockIdx.x * AT_PT;
+    const size_t headOff = (size_t) h * c * HW;
+    const float* Mb[NP];
+    const float* Yb[NP];
+    Mb[0] = M0 + (size_t) bh * c * c;
+    Yb[0] = Y0 + n * yNS0 + headOff;
+    if (PAIR) {
+        Mb[NP - 1] = M1 + (size_t) bh * c * c;
+        Yb[NP - 1] = Y1 + n * yNS1 + headOff;
+    }
+
+    float acc[NP][4][4];
+#pragma unroll
+    for (int s = 0; s < NP; s++)
+#pragma unroll
+        for (int a = 0; a < 4; a++)
+#pragma unroll
+            for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
+
+    for (int j0 = 0; j0 < c; j0 += JK) {
+        const int jn = min(JK, (c - j0 + 3) & ~3);  // channels of this stage, rounded up to 4 (zero-filled)
+        // M tile: T rows x JK columns (c x c matrices are tiny and stay in L2: plain loads).
+        for (int e = tid; e < T * JK; e += nthr) {
+            const int r = e / JK, q = e % JK, i = i0 + r, j = j0 + q;
+            const bool ok = i < c && j < c;
+#pragma unroll
+            for (int s = 0; s < NP; s++) Ms[s][r][q] = ok ? Mb[s][(size_t) i * c + j] : 0.0f;
+        }
+        // Y tile: jn rows (channels j) x AT_PT pixels, float4 per thread, coalesced along pixels.
+        for (int e = tid; e < jn * (AT_PT / 4); e += nthr) {
+            const int r = e / (AT_PT / 4), q = e % (AT_PT / 4), j = j0 + r, p = p0 + 4 * q;
+#pragma unroll
+            for (int s = 0; s < NP; s++)
+                fused_store4(&Ys[s][r][4 * q], at_load_row4<VEC>(Yb[s] + (size_t) min(j, c - 1) * HW, j < c, p, HW));
+        }
+        __syncthreads();
+#pragma unroll
+        for (int s = 0; s < NP; s++) {
+#pragma unroll 4
+            for (int jj = 0; jj < jn; jj += 4) {  // only real channels (c = 48: no padded steps)
+                float m[4][4];
+#pragma unroll
+                for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + R * a][jj]), m[a]);
+#pragma unroll
+                for (int k = 0; k < 4; k++) {
+                    float y[4];
+                    at_unpack(fused_load4(&Ys[s][jj + k][4 * tx]), y);
+#pragma unroll
+                    for (int a = 0; a < 4; a++)
+#pragma unroll
+                        for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
+                }
+            }
+        }
+        __syncthreads();  // the next stage overwrites Ms, Ys
+    }
+
+    const int p = p0 + 4 * tx;
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+        const float* d = s == 0 ? d0 : d1;
+        const float* X = s == 0 ? X0 : X1;
+        float* O = s == 0 ? O0 : O1;
+        const long long xNS = s == 0 ? xNS0 : xNS1, oNS = s == 0 ? oNS0 : oNS1;
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            const int i = i0 + ty + R * a;
+            if (i >= c || p >= HW) continue;
+            float v[4] = {acc[s][a][0], acc[s][a][1], acc[s][a][2], acc[s][a][3]};
+            if (d != nullptr) {
+                const float di = d[(size_t) bh * c + i];
+                float xv[4];
+                at_unpack(at_load_row4<VEC>(X + n * xNS + headOff + (size_t) i * HW, true, p, HW), xv);
+#pragma unroll
+                for (int q = 0; q < 4; q++) v[q] += di * xv[q];
+            }
+            float* o = O + n * oNS + headOff + (size_t) i * HW + p;
+            if (VEC) {
+                fused_store4(o, make_float4(v[0], v[1], v[2], v[3]));
+            } else {
+#pragma unroll
+                for (int q = 0; q < 4; q++)
+                    if (p + q < HW) o[q] = v[q];
+            }
+        }
+    }
+}
+
+// A minimum of 3 blocks of 256 caps registers at 80 (4 blocks of 192 threads per SM at c = 48):
+// left free, ptxas took ~95 (single) and ~127 (pair) registers for 2-3 blocks per SM. The pair
+// kernels then spill a few bytes (4 in the vector variant), the single ones nothing.
+#define ATTN_APPLY(NAME, VEC, PAIR, MIN_BLOCKS)                                                            \
+    extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS)                                          \
+    NAME(const float* M0, const float* Y0, long long yNS0, const float* d0, const float* X0, long long xNS0,  \
+         float* O0, long long oNS0, const float* M1, const float* Y1, long long yNS1, const float* d1,      \
+         const float* X1, long long xNS1, float* O1, long long oNS1, int c, int heads, int HW) {           \
+        attn_apply<VEC, PAIR>(M0, Y0, yNS0, d0, X0, xNS0, O0, oNS0, M1, Y1, yNS1, d1, X1, xNS1, O1, oNS1, c, \
+                              heads, HW);                                                                  \
+    }
+ATTN_APPLY(fused_attn_apply_v4, true, false, 3)
+ATTN_APPLY(fused_attn_apply_v1, false, false, 3)
+ATTN_APPLY(fused_attn_apply_pair_v4, true, true, 3)
+ATTN_APPLY(fused_attn_apply_pair_v1, false, true, 3)
+
+// The apply with R = RC fixed, for c <= T = 4 RC with c % 4 == 0, HW % 4 == 0 and every operand
+// 16-byte aligned (the glue checks): one row tile (gridDim.y == 1) and one channel stage, shared
+// tiles sized for exactly T channels, and every thread's loads of M (L2) and Y (DRAM) in flight
+// before its first shared store. Same arithmetic, summation order and epilogue as attn_apply.
+template <int RC, bool PAIR>
+__device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, const float* __restrict__ Y0,
+                                                 long long yNS0, const float* __restrict__ d0,
+                                                 const float* __restrict__ X0, long long xNS0, float* __restrict__ O0,
+                                                 long long oNS0, const float* __restrict__ M1,
+                                                 const float* __restrict__ Y1, long long yNS1,
+                                                 const float* __restrict__ d1, const float* __restrict__ X1,
+                                                 long long xNS1, float* __restrict__ O1, long long oNS1, int c,
+                                                 int heads, int HW) {
+    constexpr int NP = PAIR ? 2 : 1, T = 4 * RC, NTHR = 16 * RC;
+    constexpr int MROW = T + 4;  // MROW / 4 = RC + 1 is odd for even RC: rows in distinct bank groups
+    constexpr int MITEMS = T * (T / 4), MLPT = (MITEMS + NTHR - 1) / NTHR;
+    constexpr int YITEMS = T * (AT_PT / 4), YLPT = (YITEMS + NTHR - 1) / NTHR;
+    FUSED_SHARED(float, Ms, [NP][T][MROW]);
+    FUSED_SHARED(float, Ys, [NP][T][AT_PROW]);
+
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
+    const int bh = blockIdx.z, n = bh / heads, h = bh % heads;
+    const int p0 = blockIdx.x * AT_PT;
+    const size_t headOff = (size_t) h * c * HW;
+    const float* Mb[NP];
+    const float* Yb[NP];
+    Mb[0] = M0 + (size_t) bh * c * c;
+    Yb[0] = Y0 + n * yNS0 + headOff;
+    if (PAIR) {
+        Mb[NP - 1] = M1 + (size_t) bh * c * c;
+        Yb[NP - 1] = Y1 + n * yNS1 + headOff;
+    }
+
+    // Stage M (c x c, as float4 along j) and Y (c rows x AT_PT pixels); rows and columns past c read 0.
+    const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    float4 mv[NP][MLPT], yv[NP][YLPT];
+#pragma unroll
+    for (int k = 0; k < MLPT; k++) {
+        const int e = tid + k * NTHR, r = e / (T / 4), q = e % (T / 4);
+        const bool ok = e < MITEMS && r < c && 4 * q < c;
+#pragma unroll
+        for (int s = 0; s < NP; s++) mv[s][k] = ok ? fused_load4(Mb[s] + (size_t) r * c + 4 * q) : zero;
+    }
+#pragma unroll
+    for (int k = 0; k < YLPT; k++) {
+        const int e = tid + k * NTHR, r = e / (AT_PT / 4), p = p0 + 4 * (e % (AT_PT / 4));
+        const bool ok = e < YITEMS && r < c && p < HW;
+#pragma unroll
+        for (int s = 0; s < NP; s++) yv[s][k] = ok ? fused_load4(Yb[s] + (size_t) r * HW + p) : zero;
+    }
+#pragma unroll
+    for (int k = 0; k < MLPT; k++) {
+        const int e = tid + k * NTHR;
+        if (e < MITEMS) {
+#pragma unroll
+            for (int s = 0; s < NP; s++) fused_store4(&Ms[s][e / (T / 4)][4 * (e % (T / 4))], mv[s][k]);
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < YLPT; k++) {
+        const int e = tid + k * NTHR;
+        if (e < YITEMS) {
+#pragma unroll
+            for (int s = 0; s < NP; s++) fused_store4(&Ys[s][e / (AT_PT / 4)][4 * (e % (AT_PT / 4))], yv[s][k]);
+        }
+    }
+    __syncthreads();
+
+    float acc[NP][4][4];
+#pragma unroll
+    for (int s = 0; s < NP; s++)
+#pragma unroll
+        for (int a = 0; a < 4; a++)
+#pragma unroll
+            for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+#pragma unroll 4
+        for (int jj = 0; jj < c; jj += 4) {
+            float m[4][4];
+#pragma unroll
+            for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + RC * a][jj]), m[a]);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                float y[4];
+                at_unpack(fused_load4(&Ys[s][jj + k][4 * tx]), y);
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
+            }
+        }
+    }
+
+    const int p = p0 + 4 * tx;
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+        const float* d = s == 0 ? d0 : d1;
+        const float* X = s == 0 ? X0 : X1;
+        float* O = s == 0 ? O0 : O1;
+        const long long xNS = s == 0 ? xNS0 : xNS1, oNS = s == 0 ? oNS0 : oNS1;
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            const int i = ty + RC * a;
+            if (i >= c || p >= HW) continue;
+            float v[4] = {acc[s][a][0], acc[s][a][1], acc[s][a][2], acc[s][a][3]};
+            if (d != nullptr) {
+                const float di = d[(size_t) bh * c + i];
+                float xv[4];
+                at_unpack(fused_load4(X + n * xNS + headOff + (size_t) i * HW + p), xv);
+#pragma unroll
+                for (int q = 0; q < 4; q++) v[q] += di * xv[q];
+            }
+            fused_store4(O + n * oNS + headOff + (size_t) i * HW + p, make_float4(v[0], v[1], v[2], v[3]));
+        }
+    }
+}
+
+#define ATTN_APPLY_FIXED(NAME, RC, PAIR, MIN_BLOCKS)                                                       \
+    extern "C" __global__ void __launch_bounds__(16 * RC, MIN_BLOCKS)                                      \
+    NAME(const float* M0, const float* Y0, long long yNS0, const float* d0, const float* X0, long long xNS0,  \
+         float* O0, long long oNS0, const float* M1, const float* Y1, long long yNS1, const float* d1,      \
+         const float* X1, long long xNS1, float* O1, long long oNS1, int c, int heads, int HW) {           \
+        attn_apply_fixed<RC, PAIR>(M0, Y0, yNS0, d0, X0, xNS0, O0, oNS0, M1, Y1, yNS1, d1, X1, xNS1, O1, oNS1, \
+                                   c, heads, HW);                                                          \
+    }
+ATTN_APPLY_FIXED(fused_attn_apply_r4, 4, false, 12)
+ATTN_APPLY_FIXED(fused_attn_apply_r8, 8, false, 6)
+ATTN_APPLY_FIXED(fused_attn_apply_r12, 12, false, 4)
+ATTN_APPLY_FIXED(fused_attn_apply_r16, 16, false, 3)
+// Two products: 64-row tiles of both would exceed 48 KB of static shared memory, so no R = 16.
+ATTN_APPLY_FIXED(fused_attn_apply_pair_r4, 4, true, 12)
+ATTN_APPLY_FIXED(fused_attn_apply_pair_r8, 8, true, 6)
+ATTN_APPLY_FIXED(fused_attn_apply_pair_r12, 12, true, 3)
+
+// ------------------------------------------------------------------------------ backward: c x c part
+//
+// One block per bh. G = [NH][c*c]: Q K^T (unnormalised) for every bh (saved by the forward, or
+// recomputed); GA = [NH][c*c]: gA = gy V^T.
+// With Sh = Q K^T / (qn kn^T) (so S = t*Sh):
+//   gS = A * (gA - rowsum(gA * A))                     softmax backward
+//   rq_i = sum_j gS_ij Sh_ij, rk_j = sum_i gS_ij Sh_ij  (= q^.gq^ / t and k^.gk^ / t)
+//   gt   = sum_ij gS_ij Sh_ij = sum_i rq_i              written per bh to gtPart
+//   Bq_ij = t gS_ij / (qn_i kn_j), dq_i = -t rq_i / qn_i^2, dk_j = -t rk_j / kn_j^2
+// so that gq = Bq K + diag(dq) Q and gk = Bq^T Q + diag(dk) K (F.normalize's backward), and
+// gv = A^T gy. Where a norm was clamped to 1e-12 the normalisation is a constant scale and its
+// projection term (dq, dk) vanishes. Writes Bq, BqT, AT ([NH][c][c]), dq, dk ([NH][c]), gtPart
+// ([NH]); gS ([NH][c][c]) is scratch.
+extern "C" __global__ void __launch_bounds__(AT_SMALL_THREADS)
+fused_attn_bwd_coef(const float* __restrict__ Gall, const float* __restrict__ GAall, const float* __restrict__ attn,
+                    const float* __restrict__ norms,
+                    const float* __restrict__ temperature, float* __restrict__ Bq, float* __restrict__ BqT,
+                    float* __restrict__ AT, float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ gS,
+                    float* __restrict__ gtPart, int c, int heads) {
+    FUSED_SHARED(float, wsum, [AT_SMALL_THREADS / 32]);
+    const int bh = blockIdx.x, n = bh / heads, h = bh % heads, C = c * heads;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const size_t cc = (size_t) c * c, off = (size_t) bh * cc;
+    const float* G = Gall + off;
+    const float* GA = GAall + off;
+    const float* A = attn + off;
+    const float* qn = norms + (size_t) n * 2 * C + h * c;
+    const float* kn = qn + C;
+    const float t = temperature[h];
+
+    float gt = 0.0f;  // lane 0 of each warp: sum of its rows' rq
+    for (int i = warp; i < c; i += AT_SMALL_THREADS / 32) {  // one warp per row
+        float rd = 0.0f;
+        for (int j = lane; j < c; j += 32) rd += GA[i * c + j] * A[i * c + j];
+        rd = fused_warp_sum(rd);
+        float rq = 0.0f;
+        for (int j = lane; j < c; j += 32) {
+            const float a = A[i * c + j];
+            const float g = a * (GA[i * c + j] - rd);
+            const float inv = 1.0f / (qn[i] * kn[j]);
+            gS[off + i * c + j] = g;
+            rq += g * (G[i * c + j] * inv);
+            const float b = t * g * inv;
+            Bq[off + i * c + j] = b;
+            BqT[off + j * c + i] = b;
+            AT[off + j * c + i] = a;
+        }
+        rq = fused_warp_sum(rq);
+        if (lane == 0) {
+            dq[(size_t) bh * c + i] = qn[i] > 1e-12f ? -t * rq / (qn[i] * qn[i]) : 0.0f;
+            gt += rq;
+        }
+    }
+    __syncthreads();  // gS complete and visible to the block
+    for (int j = warp; j < c; j += AT_SMALL_THREADS / 32) {  // one warp per column
+        float rk = 0.0f;
+        for (int i = lane; i < c; i += 32) rk += gS[off + i * c + j] * (G[i * c + j] / (qn[i] * kn[j]));
+        rk = fused_warp_sum(rk);
+        if (lane == 0) dk[(size_t) bh * c + j] = kn[j] > 1e-12f ? -t * rk / (kn[j] * kn[j]) : 0.0f;
+    }
+    if (lane == 0) wsum[warp] = gt;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float s = 0.0f;
+        for (int k = 0; k < AT_SMALL_THREADS / 32; k++) s += wsum[k];
+        gtPart[bh] = s;
+    }
+}
+
+// gtemp[h] = sum_n gtPart[n*heads + h], in order. One block of 32 threads.
+extern "C" __global__ void __launch_bounds__(32)
+fused_attn_gtemp(const float* __restrict__ gtPart, float* __restrict__ gtemp, int N, int heads) {
+    for (int h = threadIdx.x; h < heads; h += 32) {
+        float s = 0.0f;
+        for (int n = 0; n < N; n++) s += gtPart[(size_t) n * heads + h];
+        gtemp[h] = s;
+    }
+}

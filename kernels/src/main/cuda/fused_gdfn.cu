@@ -1,0 +1,289 @@
+// GDFN's gated depthwise convolution, forward and backward. Glue: diffir.kernels.fused.GatedDwConvKernels.
+//
+//   z = dwconv_KxK(x, w) + bias  over x (N, 2Hd, H, W), stride 1, zero padding P = K/2
+//   out[n, c] = gelu(z[n, c]) * z[n, Hd + c]          (N, Hd, H, W), c < Hd
+//
+// One block computes a GT_H x GT_W tile of one output channel c of one image, so it needs the two
+// input planes c and Hd + c: it stages both (with halo) in shared memory once and every tap then
+// reads shared memory. Block (32, 8): a warp is one row of 32 consecutive pixels (coalesced
+// global accesses, conflict-free shared accesses), and each thread does 4 rows. The _v4 kernels
+// (W % 4 == 0, aligned planes) stage with float4 loads, all in flight at once.
+// Grid: x = tile index (tilesX * tilesY), y = c (< Hd), z = n.
+// Kernels exist for K = 1, 3, 5 (DiffIR uses 3; K = 7 would need ~255 registers in the backward).
+#include "fused_common.cuh"
+#include "stencil_tiles.cuh"
+
+// Block (32, 8), 4 vertically consecutive outputs per thread (rows 4ty .. 4ty+3, column tx): a warp
+// is one tile row of 32 consecutive pixels (coalesced stores, conflict-free shared reads).
+template <int K, bool VEC>
+__device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const float* __restrict__ w,
+                                             const float* __restrict__ bias, float* __restrict__ out,
+                                             int Hd, int H, int W, int tilesX) {
+    constexpr int P = K / 2;
+    FUSED_SHARED(float, s, [2][GT_H + K - 1][GS_ROW]);
+
+    const int c = blockIdx.y, n = blockIdx.z;
+    const int y0 = (blockIdx.x / tilesX) * GT_H, x0 = (blockIdx.x % tilesX) * GT_W;
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * G_BX + tx;
+    const size_t planeSize = (size_t) H * W;
+    const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
+    const float* const planes[2] = {p1, p1 + (size_t) Hd * planeSize};
+    float (*const dst[2])[GS_ROW] = {s[0], s[1]};
+    tile_stage<P, 2, VEC>(planes, dst, y0, x0, H, W, tid);
+    // Taps in registers (uniform across the block; constant indices after unrolling).
+    float w1[K * K], w2[K * K];
+#pragma unroll
+    for (int t = 0; t < K * K; t++) {
+        w1[t] = w[(size_t) c * K * K + t];
+        w2[t] = w[(size_t) (Hd + c) * K * K + t];
+    }
+    const float b1 = bias != nullptr ? bias[c] : 0.0f;
+    const float b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
+    __syncthreads();
+
+    // Output (y0 + r, x0 + tx) reads input (y0 + r + ky - P, x0 + tx + kx - P) = s[r + ky][GS_COL0 - P + tx + kx].
+    float z1[4] = {b1, b1, b1, b1}, z2[4] = {b2, b2, b2, b2};
+    tile_stencil4<K>(s[0], 4 * ty, GS_COL0 - P + tx, w1, z1);
+    tile_stencil4<K>(s[1], 4 * ty, GS_COL0 - P + tx, w2, z2);
+    float* o = out + ((size_t) n * Hd + c) * planeSize;
+    const int ox = x0 + tx;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        const int oy = y0 + 4 * ty + j;
+        if (oy < H && ox < W) o[(size_t) oy * W + ox] = fused_gelu(z1[j]) * z2[j];
+    }
+}
+
+#define GDFN_FWD(K)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                             \
+    fused_gdfn_fwd_k##K(const float* x, const float* w, const float* bias, float* out, int Hd, int H, int W, \
+                        int tilesX) {                                                                   \
+        gdfn_forward<K, false>(x, w, bias, out, Hd, H, W, tilesX);                                      \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(G_THREADS)                                             \
+    fused_gdfn_fwd_k##K##_v4(const float* x, const float* w, const float* bias, float* out, int Hd, int H, \
+                             int W, int tilesX) {                                                       \
+        gdfn_forward<K, true>(x, w, bias, out, Hd, H, W, tilesX);                                       \
+    }
+GDFN_FWD(1)
+GDFN_FWD(3)
+GDFN_FWD(5)
+
+// ----------------------------------------------------------------------------------------- backward
+//
+// With g = d out at an output pixel: gz1 = g * gelu'(z1) * z2, gz2 = g * gelu(z1) (z recomputed).
+// gx[c] at pixel y = sum_{ky,kx} w[c][ky][kx] * gz[c][y - ky + P][x - kx + P] (transposed stencil),
+// so a block needs gz on its tile plus a halo of P, hence x on the tile plus a halo of 2P:
+//   xs (origin y0-2P, x0-2P) -> gz on the extended tile gs (origin y0-P, x0-P) -> gx on the tile.
+// Weight/bias gradients: gw[c][ky][kx] = sum gz[c][y][x] * x[c][y+ky-P][x+kx-P], gb[c] = sum gz[c],
+// each block summing its own tile pixels only (tiles partition the image, so nothing is counted
+// twice) into part[((ch * (K*K+1) + j) * NT + nt], ch < 2Hd, j <= K*K (j = K*K is the bias),
+// nt = n * tiles + tile, NT = N * tiles; fused_gdfn_bwd_finalize sums over nt in a fixed order.
+//
+// Layout (all shared tiles share the forward's column convention: image column X is at
+// GS_COL0 + X - x0): xs1, xs2 and gys hold rows y0 - 2P .. y0 + GT_H + 2P - 1 (gy with the same
+// halo as x, so one staging pass loads all three planes at once); gs1, gs2 hold gz on rows
+// y0 - P .. y0 + GT_H + P - 1. Each thread computes the 4 vertically consecutive core pixels of the
+// forward's mapping (z, gz, the weight-gradient terms and later gx, all through register-blocked
+// stencils); the ring of halo pixels around the core (gz only, no gradient terms) is spread over the
+// first threads. The per-thread weight and bias sums (2 (K^2 + 1) of them) are summed over each warp
+// in one transposed reduction, then over the warps.
+template <int K, bool VEC>
+__device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const float* __restrict__ w,
+                                              const float* __restrict__ bias, const float* __restrict__ gy,
+                                              float* __restrict__ gx, float* __restrict__ part, int Hd, int H,
+                                              int W, int tilesX, int NT) {
+    constexpr int P = K / 2;
+    constexpr int KK = K * K;
+    constexpr int XH = GT_H + 4 * P;                      // rows of x and gy (a 2P halo)
+    constexpr int EH = GT_H + 2 * P, EW = GT_W + 2 * P;  // gz on the tile with a P halo
+    constexpr int NACC = 2 * (KK + 1);
+    constexpr int NRED = (NACC + 31) / 32 * 32;          // padded for the transposed warp sum
+    constexpr int RING = EH * EW - GT_H * GT_W;          // halo pixels of the extended tile
+    FUSED_SHARED(float, xs, [3][XH][GS_ROW]);             // x plane c, x plane Hd + c, gy
+    FUSED_SHARED(float, gs, [2][EH][GS_ROW]);
+    FUSED_SHARED(float, red, [G_THREADS / 32][NRED]);
+
+    const int c = blockIdx.y, n = blockIdx.z;
+    const int tile = blockIdx.x;
+    const int y0 = (tile / tilesX) * GT_H, x0 = (tile % tilesX) * GT_W;
+    const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * G_BX + tx;
+    const size_t planeSize = (size_t) H * W;
+    const float* p1 = x + ((size_t) n * 2 * Hd + c) * planeSize;
+    const float* const planes[3] = {p1, p1 + (size_t) Hd * planeSize, gy + ((size_t) n * Hd + c) * planeSize};
+    float (*const dst[3])[GS_ROW] = {xs[0], xs[1], xs[2]};
+    tile_stage<2 * P, 3, VEC>(planes, dst, y0, x0, H, W, tid);
+    float w1[KK], w2[KK];
+#pragma unroll
+    for (int t = 0; t < KK; t++) {
+        w1[t] = w[(size_t) c * KK + t];
+        w2[t] = w[(size_t) (Hd + c) * KK + t];
+    }
+    const float b1 = bias != nullptr ? bias[c] : 0.0f;
+    const float b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
+    __syncthreads();
+
+    // z at image (Y, X) reads xs[Y - y0 + P + ky][GS_COL0 - P + X - x0 + kx]; gy(Y, X) is xs[2][Y - y0 + 2P][GS_COL0 + X - x0].
+    float acc[NRED];
+#pragma unroll
+    for (int t = 0; t < NRED; t++) acc[t] = 0.0f;
+    {  // the core: rows y0 + 4ty + j, column x0 + tx
+        float z1[4] = {b1, b1, b1, b1}, z2[4] = {b2, b2, b2, b2};
+        tile_stencil4<K>(xs[0], 4 * ty + P, GS_COL0 - P + tx, w1, z1);
+        tile_stencil4<K>(xs[1], 4 * ty + P, GS_COL0 - P + tx, w2, z2);
+        float g1[4], g2[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int Y = y0 + 4 * ty + j, X = x0 + tx;
+            g1[j] = g2[j] = 0.0f;
+            if (Y < H && X < W) {  // no output there, so no gradient
+                const float g = xs[2][4 * ty + j + 2 * P][GS_COL0 + tx];
+                float act, dact;
+                fused_gelu_and_grad(z1[j], act, dact);
+                g1[j] = g * dact * z2[j];
+                g2[j] = g * act;
+            }
+            gs[0][4 * ty + j + P][GS_COL0 + tx] = g1[j];
+            gs[1][4 * ty + j + P][GS_COL0 + tx] = g2[j];
+            acc[KK] += g1[j];
+            acc[2 * KK + 1] += g2[j];
+        }
+        // gw[ky][kx] += gz(Y, X) * x(Y + ky - P, X + kx - P): the window of the z stencil again.
+#pragma unroll
+        for (int r = 0; r < 4 + K - 1; r++) {
+            float v1[K], v2[K];
+#pragma unroll
+            for (int kx = 0; kx < K; kx++) {
+                v1[kx] = xs[0][4 * ty + P + r][GS_COL0 - P + tx + kx];
+                v2[kx] = xs[1][4 * ty + P + r][GS_COL0 - P + tx + kx];
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int ky = r - j;
+                if (ky >= 0 && ky < K) {
+#pragma unroll
+                    for (int kx = 0; kx < K; kx++) {
+                        acc[ky * K + kx] += g1[j] * v1[kx];
+                        acc[KK + 1 + ky * K + kx] += g2[j] * v2[kx];
+                    }
+                }
+            }
+        }
+    }
+    // The ring: gz of the halo pixels (e = 0 .. RING-1 walks the top rows, the bottom rows, then the
+    // left and right columns of the core rows).
+    for (int e = tid; P > 0 && e < RING; e += G_THREADS) {
+        int er, ec;  // extended-tile coordinates (0 .. EH-1, 0 .. EW-1)
+        if (e < 2 * P * EW) {
+            er = e / EW;
+            ec = e % EW;
+            if (er >= P) er += GT_H;
+        } else {
+            const int f = e - 2 * P * EW;
+            er = P + f / (2 * P + (P == 0));  // (P == 0: no ring; the term keeps the compiler quiet)
+            ec = f % (2 * P + (P == 0));
+            if (ec >= P) ec += GT_W;
+        }
+        const int Y = y0 - P + er, X = x0 - P + ec;
+        float g1 = 0.0f, g2 = 0.0f;
+        if (Y >= 0 && Y < H && X >= 0 && X < W) {
+            float z1 = b1, z2 = b2;
+#pragma unroll
+            for (int ky = 0; ky < K; ky++)
+#pragma unroll
+                for (int kx = 0; kx < K; kx++) {
+                    z1 += w1[ky * K + kx] * xs[0][er + ky][GS_COL0 - 2 * P + ec + kx];
+                    z2 += w2[ky * K + kx] * xs[1][er + ky][GS_COL0 - 2 * P + ec + kx];
+                }
+            const float g = xs[2][er + P][GS_COL0 - P + ec];
+            float act, dact;
+            fused_gelu_and_grad(z1, act, dact);
+            g1 = g * dact * z2;
+            g2 = g * act;
+        }
+        gs[0][er][GS_COL0 - P + ec] = g1;
+        gs[1][er][GS_COL0 - P + ec] = g2;
+    }
+    __syncthreads();
+
+    if (gx != nullptr) {
+        // gx(Y, X) = sum w[ky][kx] gz(Y - ky + P, X - kx + P) = sum wf[ky][kx] gs[Y - y0 + ky][GS_COL0 - P + X - x0 + kx]
+        // with the flipped taps wf[ky][kx] = w[K-1-ky][K-1-kx].
+        float f1[KK], f2[KK];
+#pragma unroll
+        for (int t = 0; t < KK; t++) {
+            f1[t] = w1[KK - 1 - t];
+            f2[t] = w2[KK - 1 - t];
+        }
+        float a1[4] = {0.0f, 0.0f, 0.0f, 0.0f}, a2[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        tile_stencil4<K>(gs[0], 4 * ty, GS_COL0 - P + tx, f1, a1);
+        tile_stencil4<K>(gs[1], 4 * ty, GS_COL0 - P + tx, f2, a2);
+        float* gx1 = gx + ((size_t) n * 2 * Hd + c) * planeSize;
+        float* gx2 = gx1 + (size_t) Hd * planeSize;
+        const int X = x0 + tx;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int Y = y0 + 4 * ty + j;
+            if (Y < H && X < W) {
+                gx1[(size_t) Y * W + X] = a1[j];
+                gx2[(size_t) Y * W + X] = a2[j];
+            }
+        }
+    }
+    if (part == nullptr) return;  // uniform: the whole block leaves together
+
+    const int lane = tid & 31, warp = tid >> 5;
+    fused_warp_transpose_sum<NRED>(acc);  // lane l holds sums l*NRED/32 ..: with NRED = 32 or 64, 1 or 2 values
+#pragma unroll
+    for (int k = 0; k < NRED / 32; k++) red[warp][lane * (NRED / 32) + k] = acc[k];
+    __syncthreads();
+    const int nt = n * (gridDim.x) + tile;
+    for (int t = tid; t < NACC; t += G_THREADS) {
+        float sum = 0.0f;
+        for (int k = 0; k < G_THREADS / 32; k++) sum += red[k][t];
+        const int half = t / (KK + 1), j = t % (KK + 1);  // half 0: channel c, half 1: channel Hd + c
+        const int ch = c + half * Hd;
+        part[((size_t) ch * (KK + 1) + j) * NT + nt] = sum;
+    }
+}
+
+// Minimum resident blocks per SM: 4 keeps K = 3 at 64 registers (4 x 256 threads, 4 x 27 KB shared);
+// K = 5 needs more registers, so 2.
+#define GDFN_BWD(K, MIN_BLOCKS)                                                                         \
+    extern "C" __global__ void __launch_bounds__(G_THREADS, MIN_BLOCKS)                                 \
+    fused_gdfn_bwd_k##K(const float* x, const float* w, const float* bias, const float* gy, float* gx,   \
+                        float* part, int Hd, int H, int W, int tilesX, int NT) {                        \
+        gdfn_backward<K, false>(x, w, bias, gy, gx, part, Hd, H, W, tilesX, NT);                        \
+    }                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(G_THREADS, MIN_BLOCKS)                                 \
+    fused_gdfn_bwd_k##K##_v4(const float* x, const float* w, const float* bias, const float* gy, float* gx, \
+                             float* part, int Hd, int H, int W, int tilesX, int NT) {                   \
+        gdfn_backward<K, true>(x, w, bias, gy, gx, part, Hd, H, W, tilesX, NT);                         \
+    }
+GDFN_BWD(1, 4)
+GDFN_BWD(3, 4)
+GDFN_BWD(5, 2)
+
+// One block per channel ch < 2Hd, one warp per tap j (j = K*K is the bias): lanes stride over the
+// NT partials, then a warp sum. gw[ch][j] (j < K*K) and gb[ch] nullable. No block barrier needed.
+#define GF_THREADS 256
+extern "C" __global__ void __launch_bounds__(GF_THREADS)
+fused_gdfn_bwd_finalize(const float* __restrict__ part, float* __restrict__ gw, float* __restrict__ gb, int KK,
+                        int NT) {
+    const int ch = blockIdx.x;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int j = warp; j <= KK; j += GF_THREADS / 32) {  // uniform per warp
+        const float* pp = part + ((size_t) ch * (KK + 1) + j) * NT;
+        float s = 0.0f;
+#pragma unroll 4
+        for (int t = lane; t < NT; t += 32) s += pp[t];
+        s = fused_warp_sum(s);
+        if (lane == 0) {
+            if (j < KK) {
+                if (gw != nullptr) gw[(size_t) ch * KK + j] = s;
+            } else if (gb != nullptr) {
+                gb[ch] = s;
+            }
+        }
+    }
+}
