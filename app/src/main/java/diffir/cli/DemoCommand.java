@@ -45,7 +45,7 @@ import picocli.CommandLine.Option;
  * and scored: blurred input vs S1 (which sees the sharp image's prior) vs S2 (the real, LQ-only model).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Trains a tiny deblurring DiffIR on the bundled photos and shows what it restores (about 10 minutes).",
+        description = {"Trains a tiny deblurring DiffIR on the bundled photos and shows what it restores (7-8 minutes).",
                 "Trains on the bundled sample photos with synthetic camera-shake blur (S1, then S2), restores two held-out " +
                 "photos and prints PSNR/SSIM of blurred input vs S1 vs S2. The iteration counts are sized to --minutes on this " +
                 "machine (8.5 minutes in all by default; the runs end early rather than late). Writes side-by-side PNGs (blurred | S1 | S2 | " +
