@@ -17,7 +17,15 @@ public final class Degradations {
      * Gaussian noise (sigma up to 2/255), then 8-bit quantisation as a saved photograph has.
      */
     public static LqGt motionBlur(Image gt, SplittableRandom rng) {
-        Kernel k = BlurKernels.motion(rng);
+        return motionBlur(BlurKernels.MOTION_MAX).apply(gt, rng);
+    }
+
+    /** {@link #motionBlur(Image, SplittableRandom)} with camera-shake kernels of 7 to maxKernel pixels (milder blur). */
+    public static Degradation motionBlur(int maxKernel) {
+        return (gt, rng) -> blurred(gt, BlurKernels.motion(rng, BlurKernels.MOTION_MIN, maxKernel), rng);
+    }
+
+    private static LqGt blurred(Image gt, Kernel k, SplittableRandom rng) {
         Image lq = Convolution.reflect(gt, k);
         lq = Noise.gaussian(lq, Seeds.uniform(rng, 0, 2.0 / 255), false, rng);
         return new LqGt(Quantize.to8Bit(lq), gt);

@@ -13,13 +13,20 @@ import java.util.SplittableRandom;
 public final class SyntheticPairs implements PairSource {
     private final List<Path> files;
     private final Task task;
+    private final Degradation degradation;
     private final ImageCache cache;
     private int[][] dims; // {height, width} per file from its header, read on first use
 
     public SyntheticPairs(List<Path> gtFiles, Task task, ImageCache cache) {
+        this(gtFiles, task, task::synthesise, cache);
+    }
+
+    /** With another degradation than the task's (the same scale; for example milder blur). */
+    public SyntheticPairs(List<Path> gtFiles, Task task, Degradation degradation, ImageCache cache) {
         if (gtFiles.isEmpty()) throw new IllegalArgumentException("no ground-truth images given");
         this.files = List.copyOf(gtFiles);
         this.task = task;
+        this.degradation = degradation;
         this.cache = cache;
     }
 
@@ -83,7 +90,7 @@ public final class SyntheticPairs implements PairSource {
         Image gt = cache.rgb(file);
         if (crop <= 0) {
             if (gt.height() < s || gt.width() < s) throw new InvalidImageException(file, "is smaller than the scale " + s);
-            return task.synthesise(gt.modCrop(s), rng);
+            return degradation.apply(gt.modCrop(s), rng);
         }
         Patches.requirePatch(crop, s);
         if (gt.height() < crop || gt.width() < crop)
@@ -101,7 +108,7 @@ public final class SyntheticPairs implements PairSource {
         int top = Math.min(m, y) / s * s, left = Math.min(m, x) / s * s;
         int bottom = Math.min(m, gt.height() - y - size) / s * s, right = Math.min(m, gt.width() - x - size) / s * s;
         Image region = gt.crop(y - top, x - left, size + top + bottom, size + left + right);
-        LqGt pair = task.synthesise(region, rng);
+        LqGt pair = degradation.apply(region, rng);
         if (top + bottom + left + right == 0) return pair;
         return new LqGt(pair.lq().crop(top / s, left / s, size / s, size / s), region.crop(top, left, size, size));
     }

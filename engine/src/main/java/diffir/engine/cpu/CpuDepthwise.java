@@ -207,15 +207,15 @@ final class CpuDepthwise {
                     for (int t = 0; t < 3; t++) g9[r * 3 + t] += v * pad[(y + r) * pw + x + t];
             }
         }
-        g9[0] += a0.reduceLanes(VectorOperators.ADD);
-        g9[1] += a1.reduceLanes(VectorOperators.ADD);
-        g9[2] += a2.reduceLanes(VectorOperators.ADD);
-        g9[3] += a3.reduceLanes(VectorOperators.ADD);
-        g9[4] += a4.reduceLanes(VectorOperators.ADD);
-        g9[5] += a5.reduceLanes(VectorOperators.ADD);
-        g9[6] += a6.reduceLanes(VectorOperators.ADD);
-        g9[7] += a7.reduceLanes(VectorOperators.ADD);
-        g9[8] += a8.reduceLanes(VectorOperators.ADD);
+        g9[0] += Lanes.sum(a0);
+        g9[1] += Lanes.sum(a1);
+        g9[2] += Lanes.sum(a2);
+        g9[3] += Lanes.sum(a3);
+        g9[4] += Lanes.sum(a4);
+        g9[5] += Lanes.sum(a5);
+        g9[6] += Lanes.sum(a6);
+        g9[7] += Lanes.sum(a7);
+        g9[8] += Lanes.sum(a8);
     }
 
     /** Sum over output pixels (y, x) of g[y][x] * pad[y*sh*pw + x*sw + shift]: one tap's weight gradient. */
@@ -229,6 +229,6 @@ final class CpuDepthwise {
                 acc = FloatVector.fromArray(S, g, gr + x).fma(FloatVector.fromArray(S, pad, pr + x), acc);
             for (int x = vecEnd; x < ow; x++) tail += g[gr + x] * pad[pr + x * sw];
         }
-        return acc.reduceLanes(VectorOperators.ADD) + tail;
+        return Lanes.sum(acc) + tail;
     }
 }

@@ -302,7 +302,7 @@ final class CpuNorm {
                 t1 = gv.fma(u, t1);
                 t0 = t0.add(gv);
             }
-            float f1 = t1.reduceLanes(VectorOperators.ADD), f0 = t0.reduceLanes(VectorOperators.ADD);
+            float f1 = Lanes.sum(t1), f0 = Lanes.sum(t0);
             for (; j < e; j++) {
                 float u = (withBias ? x[xb + j] - mu[mb + j] : x[xb + j]) * r[rb + j];
                 f1 += gy[gb + j] * u;

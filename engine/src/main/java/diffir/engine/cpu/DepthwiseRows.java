@@ -113,7 +113,7 @@ final class DepthwiseRows {
                             a1 = FloatVector.fromArray(S, g, go + x, m).fma(FloatVector.fromArray(S, src, so + x, m), a1);
                         }
                     }
-                    total += a0.add(a1).reduceLanes(VectorOperators.ADD);
+                    total += Lanes.sum(a0.add(a1));
                 }
                 acc[i * k + j] += total;
             }

@@ -35,7 +35,7 @@ final class RowKernels {
             int e = Math.min(len, b + BLOCK), i = b;
             FloatVector acc = FloatVector.zero(S);
             for (; i <= e - VL; i += VL) acc = acc.add(FloatVector.fromArray(S, a, off + i));
-            float t = acc.reduceLanes(VectorOperators.ADD);
+            float t = Lanes.sum(acc);
             for (; i < e; i++) t += a[off + i];
             s += t;
         }
@@ -55,7 +55,7 @@ final class RowKernels {
             }
             for (; i <= e - VL; i += VL)
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-            float t = acc.add(acc2).reduceLanes(VectorOperators.ADD);
+            float t = Lanes.sum(acc.add(acc2));
             for (; i < e; i++) t += a[ao + i] * b[bo + i];
             s += t;
         }

@@ -51,19 +51,19 @@ final class RowProducts {
                     }
                     int o0 = oo + i * n + j, o1 = o0 + n;
                     boolean row1 = i + 1 < m;
-                    out[o0] += c00.reduceLanes(VectorOperators.ADD) + tail(a, ra0, b, rb0, p, t1);
-                    if (row1) out[o1] += c10.reduceLanes(VectorOperators.ADD) + tail(a, ra1, b, rb0, p, t1);
+                    out[o0] += Lanes.sum(c00) + tail(a, ra0, b, rb0, p, t1);
+                    if (row1) out[o1] += Lanes.sum(c10) + tail(a, ra1, b, rb0, p, t1);
                     if (j + 1 < n) {
-                        out[o0 + 1] += c01.reduceLanes(VectorOperators.ADD) + tail(a, ra0, b, rb1, p, t1);
-                        if (row1) out[o1 + 1] += c11.reduceLanes(VectorOperators.ADD) + tail(a, ra1, b, rb1, p, t1);
+                        out[o0 + 1] += Lanes.sum(c01) + tail(a, ra0, b, rb1, p, t1);
+                        if (row1) out[o1 + 1] += Lanes.sum(c11) + tail(a, ra1, b, rb1, p, t1);
                     }
                     if (j + 2 < n) {
-                        out[o0 + 2] += c02.reduceLanes(VectorOperators.ADD) + tail(a, ra0, b, rb2, p, t1);
-                        if (row1) out[o1 + 2] += c12.reduceLanes(VectorOperators.ADD) + tail(a, ra1, b, rb2, p, t1);
+                        out[o0 + 2] += Lanes.sum(c02) + tail(a, ra0, b, rb2, p, t1);
+                        if (row1) out[o1 + 2] += Lanes.sum(c12) + tail(a, ra1, b, rb2, p, t1);
                     }
                     if (j + 3 < n) {
-                        out[o0 + 3] += c03.reduceLanes(VectorOperators.ADD) + tail(a, ra0, b, rb3, p, t1);
-                        if (row1) out[o1 + 3] += c13.reduceLanes(VectorOperators.ADD) + tail(a, ra1, b, rb3, p, t1);
+                        out[o0 + 3] += Lanes.sum(c03) + tail(a, ra0, b, rb3, p, t1);
+                        if (row1) out[o1 + 3] += Lanes.sum(c13) + tail(a, ra1, b, rb3, p, t1);
                     }
                 }
             }

@@ -51,4 +51,24 @@ class GeluLanesTest {
         assertTrue(dg < 3e-6, "gelu' lanes vs scalar: " + dg);
         assertTrue(dv < 3e-6, "gelu (backward) lanes vs scalar: " + dv);
     }
+
+    @Test
+    void laneExpIsWithinTwoUlpOfMathExp() {
+        // Every 1/1024 over the whole float range of e^x, plus the clamped ends and beyond.
+        int n = (int) ((89 + 104) * 1024) + 8;
+        float[] x = new float[n];
+        for (int i = 0; i < n - 8; i++) x[i] = -104f + i / 1024f;
+        float[] extra = {-200f, -103.97f, -87.5f, 0f, -0f, 88.7f, 89f, 200f};
+        System.arraycopy(extra, 0, x, n - 8, 8);
+        int vl = RowKernels.VL;
+        for (int i = 0; i + vl <= n; i += vl) {
+            float[] got = GeluLanes.exp(jdk.incubator.vector.FloatVector.fromArray(RowKernels.S, x, i)).toArray();
+            for (int j = 0; j < vl; j++) {
+                float want = (float) Math.exp(x[i + j]);
+                float ulp = Math.ulp(want == 0f ? Float.MIN_VALUE : want);
+                assertTrue(want == got[j] || Math.abs(got[j] - want) <= 2 * ulp,
+                        "exp(" + x[i + j] + ") = " + got[j] + ", Math.exp gives " + want);
+            }
+        }
+    }
 }

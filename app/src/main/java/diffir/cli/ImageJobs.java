@@ -1,0 +1,79 @@
+package diffir.cli;
+
+import diffir.data.ImageFolders;
+import diffir.image.ImageFiles;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The file-or-folder convention of the image commands: --input FILE with --output FILE (or an existing
+ * folder), or --input DIR with --output DIR (PNG files of the same names). Every input's header is read
+ * before anything is written, and a run that fails midway says which outputs it had written.
+ */
+final class ImageJobs {
+    private ImageJobs() {}
+
+    /** One input image and the PNG it becomes. */
+    record Job(Path input, Path output) {}
+
+    /** Work on one image; may throw. */
+    @FunctionalInterface
+    interface Work {
+        void run(Job job) throws IOException;
+    }
+
+    static List<Job> plan(Path input, Path output, String inFlag, String outFlag) throws IOException {
+        if (!Files.exists(input)) throw new NoSuchFileException(input.toString(), null, "no such file or folder (" + inFlag + ")");
+        List<Job> jobs = new ArrayList<>();
+        if (Files.isDirectory(input)) {
+            if (Files.exists(output) && !Files.isDirectory(output))
+                throw new UserException(outFlag + " " + output + " is a file; with a folder as " + inFlag + ", give a folder");
+            for (Path f : ImageFolders.list(input)) jobs.add(new Job(f, output.resolve(pngName(f))));
+        } else {
+            Path out = Files.isDirectory(output) ? output.resolve(pngName(input)) : output;
+            if (!out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png"))
+                throw new UserException(outFlag + " " + output + ": outputs are written as PNG; give a name ending in .png or a folder");
+            jobs.add(new Job(input, out));
+        }
+        for (Job j : jobs) {
+            if (Files.exists(j.output()) && Files.isSameFile(j.input(), j.output()))
+                throw new UserException(j.output() + " is also an input; choose another " + outFlag);
+            ImageFiles.dimensions(j.input()); // not an image, or a broken header: fail before writing anything
+        }
+        return jobs;
+    }
+
+    static String pngName(Path file) {
+        String n = file.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return (dot > 0 ? n.substring(0, dot) : n) + ".png";
+    }
+
+    /** Runs work on every job; on a failure, the message also says which outputs were already written. */
+    static void runAll(List<Job> jobs, Work work) {
+        List<Path> written = new ArrayList<>();
+        for (Job j : jobs) {
+            try {
+                work.run(j);
+                written.add(j.output());
+            } catch (IOException | RuntimeException e) {
+                if (jobs.size() == 1) throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+                throw new UserException(Errors.describe(e) + "; " + writtenSummary(written, jobs.size()));
+            }
+        }
+    }
+
+    private static String writtenSummary(List<Path> written, int total) {
+        if (written.isEmpty()) return "no output was written";
+        List<String> names = written.stream().limit(5).map(p -> p.getFileName().toString()).toList();
+        return written.size() + " of " + total + " outputs were written before it (" + String.join(", ", names)
+                + (written.size() > 5 ? ", ..." : "") + ")";
+    }
+}

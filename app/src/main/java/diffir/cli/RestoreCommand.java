@@ -1,0 +1,137 @@
+package diffir.cli;
+
+import diffir.data.ImageFolders;
+import diffir.data.InpaintMasks;
+import diffir.engine.Device;
+import diffir.image.Image;
+import diffir.image.ImageFiles;
+import diffir.image.LoadedImage;
+import diffir.image.Resize;
+import diffir.model.Checkpoints;
+import diffir.model.DiffIRModel;
+import diffir.model.Stage;
+import diffir.model.ArchTask;
+import diffir.restore.Restorer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Restores image files with a trained S2 network. */
+@Command(name = "restore", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Restores images with a trained S2 network.",
+                "Any size: reflect-padded to the model's multiple and cropped back, large ones in overlapping tiles. " +
+                "Gray inputs give gray outputs, alpha is re-attached, 16-bit inputs give 16-bit PNGs."},
+        footer = {"", "Example:", "  diffir restore --weights runs/s2/model.safetensors --input blurred/ --output restored/"})
+final class RestoreCommand implements Callable<Integer> {
+    @Option(names = "--weights", required = true, paramLabel = "CKPT", description = "S2 checkpoint (.safetensors, or the reference's .pth).")
+    Path weights;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE|DIR", description = "Degraded image, or folder of images.")
+    Path input;
+
+    @Option(names = "--output", required = true, paramLabel = "FILE|DIR", description = "Output PNG, or folder for them.")
+    Path output;
+
+    @Option(names = "--tile", defaultValue = "512", paramLabel = "N",
+            description = "Run images larger than N x N as overlapping N x N tiles to bound memory; 0 never tiles (default ${DEFAULT-VALUE}).")
+    int tile;
+
+    @Option(names = "--tile-overlap", defaultValue = "32", paramLabel = "N", description = "Pixels shared by neighbouring tiles (default ${DEFAULT-VALUE}).")
+    int overlap;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the diffusion's start noise (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--mask", paramLabel = "FILE|DIR",
+            description = "Inpainting: the hole mask (white = missing); for a folder of inputs, NAME_mask.png or NAME.png in this folder.")
+    Path mask;
+
+    @Mixin
+    ComputeOptions compute;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Device device = compute.device();
+        if (tile < 0) throw new UserException("--tile must be >= 0, got " + tile);
+        if (tile > 0 && (overlap < 0 || overlap >= tile)) throw new UserException("--tile-overlap must be in [0, --tile), got " + overlap);
+        List<ImageJobs.Job> jobs = ImageJobs.plan(input, output, "--input", "--output");
+        boolean inpaint;
+        Restorer restorer;
+        {
+            DiffIRModel m = Checkpoints.load(weights, device);
+            if (m.stage() != Stage.S2)
+                throw new UserException("--weights " + weights + " is an S1 (pretraining) network, which needs the ground truth;"
+                        + " restore needs the S2 network (train --stage s2)");
+            inpaint = m.config().task() == ArchTask.INPAINT;
+            if (inpaint && mask == null) throw new UserException("this is an inpainting network: give the holes with --mask FILE|DIR");
+            if (!inpaint && mask != null) throw new UserException("--mask is for inpainting networks; this one is " + m.config().task().key());
+            if (tile > 0 && tile < m.config().window())
+                throw new UserException("--tile " + tile + " is smaller than the network's multiple " + m.config().window());
+            restorer = new Restorer(m, seed, tile, overlap);
+        }
+        if (inpaint && Files.isDirectory(input)) jobs = jobs.stream().filter(j -> !j.input().getFileName().toString().contains("_mask.")).toList();
+        int scale = restorer.model().config().outputScale();
+        long t0 = System.nanoTime();
+        ImageJobs.runAll(jobs, job -> {
+            LoadedImage li = ImageFiles.read(job.input());
+            Image rgb = li.rgb();
+            Image out;
+            if (inpaint) {
+                Image holes = loadMask(job.input(), rgb);
+                out = InpaintMasks.composite(restorer.restore(InpaintMasks.maskedInput(rgb, holes)).clamp01(), rgb, holes);
+            } else {
+                out = restorer.restore(rgb).clamp01();
+            }
+            if (li.image().channels() == 1) out = gray(out);
+            Image alpha = li.alpha();
+            if (alpha != null && scale > 1) alpha = Resize.bicubic(alpha, scale).clamp01();
+            ImageFiles.writePng(job.output(), out, alpha, li.bitDepth() == 16 ? 16 : 8);
+        });
+        spec.commandLine().getOut().printf(Locale.ROOT, "restored %d image%s in %.1f s into %s%n", jobs.size(), jobs.size() == 1 ? "" : "s",
+                (System.nanoTime() - t0) / 1e9, jobs.size() == 1 ? jobs.getFirst().output() : output);
+        return 0;
+    }
+
+    private Image loadMask(Path in, Image rgb) throws IOException {
+        Path m = mask;
+        if (Files.isDirectory(mask)) {
+            String stem = ImageJobs.pngName(in);
+            stem = stem.substring(0, stem.length() - 4);
+            m = null;
+            for (Path f : ImageFolders.list(mask)) {
+                String n = f.getFileName().toString();
+                String s = n.substring(0, n.lastIndexOf('.'));
+                if (s.equals(stem + "_mask") || (s.equals(stem) && !Files.isSameFile(f, in))) m = f;
+            }
+            if (m == null) throw new NoSuchFileException(mask.resolve(stem + "_mask.png").toString(), null, "no mask for " + in.getFileName());
+        }
+        Image holes = ImageFiles.read(m).image();
+        if (holes.height() != rgb.height() || holes.width() != rgb.width())
+            throw new UserException(m + " is " + holes.height() + "x" + holes.width() + " but " + in + " is " + rgb.height() + "x" + rgb.width());
+        holes = holes.channels(0, 1);
+        float[] d = holes.data().clone();
+        for (int i = 0; i < d.length; i++) d[i] = d[i] >= 0.5f ? 1f : 0f;
+        return new Image(1, holes.height(), holes.width(), d);
+    }
+
+    /** The mean of the three channels: a gray input restored as RGB, back to gray. */
+    static Image gray(Image rgb) {
+        int n = rgb.planeSize();
+        float[] d = rgb.data(), g = new float[n];
+        for (int i = 0; i < n; i++) g[i] = (d[i] + d[n + i] + d[2 * n + i]) / 3f;
+        return new Image(1, rgb.height(), rgb.width(), g);
+    }
+}
