@@ -1,5 +1,6 @@
 package diffir.restore;
 
+import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
 import diffir.image.Image;
@@ -88,7 +89,8 @@ public final class Restorer {
     private Image run(java.util.function.Supplier<Tensor> f) {
         boolean wasTraining = model.isTraining();
         model.eval();
-        try (var s = Autograd.noGrad()) {
+        // One scope per run (per tile when tiling): its device memory is back in the cache at the end.
+        try (var s = Autograd.noGrad(); MemoryScope scope = MemoryScope.open()) {
             return ImageTensors.fromBatch(f.get(), 0);
         } finally {
             model.train(wasTraining);

@@ -1,5 +1,6 @@
 package diffir.train;
 
+import diffir.engine.MemoryScope;
 import diffir.data.Degradations;
 import diffir.data.FolderPairs;
 import diffir.data.ImageFolders;
@@ -141,15 +142,17 @@ public final class Trainer {
                 diffir.data.Batch batch = data.batch(it - 1, spec.batch(), spec.patch());
                 String phase = spec.stage() == Stage.S1 ? "s1" : spec.encoderStage(it) ? "encoder" : "joint";
                 double[] losses;
-                try {
+                // The step's activations, graph and temporaries are freed when it ends (weights,
+                // gradients, optimiser and EMA state live outside the scope).
+                try (MemoryScope scope = MemoryScope.open()) {
                     losses = iteration.run(it, batch, lr);
+                    ema.update(spec.emaDecay());
                 } catch (Iteration.NonFinite e) {
                     LossChart.write(files.chart(), log.rows(), chartTitle());
                     String keep = lastSaved > 0 ? "the last good checkpoint (iteration " + lastSaved + ") is kept in " + files.checkpoint()
                             : "no checkpoint had been written yet";
                     throw new TrainingStopped(it, "training stopped at iteration " + it + ": " + e.getMessage() + " (try a lower --lr); " + keep);
                 }
-                ema.update(spec.emaDecay());
                 double val = Double.NaN;
                 boolean last = it == end;
                 if ((schedule.valEvery() > 0 && it % schedule.valEvery() == 0) || (last && end == spec.steps())) {
