@@ -40,7 +40,7 @@ TMP=$(mktemp -d)
 rm -rf "$TMP"
 
 echo "== jlink"
-"$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs,java.desktop \
     --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$B/rt"
 rm -f "$B"/rt/lib/server/classes*.jsa
 tar czf "$B/rt.tar.gz" -C "$B" rt
@@ -50,6 +50,6 @@ echo "== bundle"
 ls -la "$B" "$B/lib"
 du -sh "$B"
 TOTAL=$(du -sk "$B" | cut -f1)
-if [ "$TOTAL" -gt 45000 ]; then
+if [ "$TOTAL" -gt 56000 ]; then
   echo "warning: the bundle is ${TOTAL} KiB; with the working tree it must stay under 64 MiB" >&2
 fi

@@ -33,6 +33,9 @@ remaining() { echo $((DEADLINE - $(date +%s))); }
 run_phase() {
   local name=$1 budget=$2 log=$3
   shift 3
+  case " ${DEVICE_CHECK_SKIP:-} " in *" $name "*)
+    ORDER+=("$name"); STATUS[$name]="skipped (DEVICE_CHECK_SKIP)"; echo "== $name: skipped"; return ;;
+  esac
   local left
   left=$(remaining)
   local limit=$((budget < left ? budget : left))
@@ -130,6 +133,9 @@ TM_ARGS=(--device cuda --warmup 3 --repeats 10)
 run_phase torchmodel 100 "$OUT/model.log" env PYTHONUNBUFFERED=1 python3 bench/torch_reference_bench.py "${TM_ARGS[@]}" \
   --csv "$CSV/torch_model.csv"
 
+# ------------------------------------------------------------------ cli
+run_phase cli 120 "$OUT/cli.log" env JAVA="$JAVA" CP="$CP" JVM_FLAGS="${JVM[*]}" bash scripts/device-cli-check.sh
+
 # ------------------------------------------------------------------ summary and table
 {
   echo "== device check, $(($(date +%s) - START))s in all"
@@ -138,6 +144,7 @@ run_phase torchmodel 100 "$OUT/model.log" env PYTHONUNBUFFERED=1 python3 bench/t
   grep -E "\[X\]" "$OUT/tests.log" 2>/dev/null | head -20
   grep -E "ERROR SUMMARY|^smoke:" "$OUT/sanitizer.log" 2>/dev/null | tail -3
   grep -E "device-to-device|SGEMM|^device:" "$OUT/timing.log" 2>/dev/null
+  grep -E "^(mean|trained|restored)|it/s" "$OUT/cli.log" 2>/dev/null | tail -12
   echo
   timeout 20 python3 kernels/src/test/python/bench_table.py "$CSV/ours.csv" "$CSV/torch.csv" 2>&1
   echo

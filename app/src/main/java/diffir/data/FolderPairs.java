@@ -117,9 +117,9 @@ public final class FolderPairs implements PairSource {
         LqGt p = load(index);
         if (crop <= 0) return p;
         Patches.requirePatch(crop, scale);
+        crop = Patches.fitCrop(crop, p.gt().height(), p.gt().width(), scale);
         int lc = crop / scale;
-        if (p.lq().height() < lc || p.lq().width() < lc)
-            throw Patches.tooSmall(gt.get(index), p.gt().height(), p.gt().width(), crop, "validation crop");
+        if (lc < 1) throw Patches.tooSmall(gt.get(index), p.gt().height(), p.gt().width(), scale, "validation crop");
         int y = (p.lq().height() - lc) / 2, x = (p.lq().width() - lc) / 2;
         return new LqGt(p.lq().crop(y, x, lc, lc), p.gt().crop(y * scale, x * scale, crop, crop));
     }

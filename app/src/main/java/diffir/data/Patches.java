@@ -16,4 +16,12 @@ final class Patches {
     static InvalidImageException tooSmall(Path file, int h, int w, int patch, String what) {
         return new InvalidImageException(file, "is " + h + "x" + w + ", smaller than the " + patch + "x" + patch + " " + what);
     }
+
+    /**
+     * The validation crop side for an image: the asked crop, or for a smaller image the largest square
+     * that fits (a multiple of the scale), so small validation pictures are used whole rather than refused.
+     */
+    static int fitCrop(int crop, int height, int width, int scale) {
+        return Math.min(crop, Math.min(height, width) / scale * scale);
+    }
 }

@@ -93,8 +93,8 @@ public final class SyntheticPairs implements PairSource {
             return degradation.apply(gt.modCrop(s), rng);
         }
         Patches.requirePatch(crop, s);
-        if (gt.height() < crop || gt.width() < crop)
-            throw Patches.tooSmall(file, gt.height(), gt.width(), crop, "validation crop");
+        crop = Patches.fitCrop(crop, gt.height(), gt.width(), s);
+        if (crop < s) throw new InvalidImageException(file, "is smaller than the scale " + s);
         return degradeInContext(gt, (gt.height() - crop) / 2 / s * s, (gt.width() - crop) / 2 / s * s, crop, rng);
     }
 

@@ -22,7 +22,22 @@ public final class LossChart {
 
     private static final int WIDTH = 900, HEIGHT = 420;
 
-    public static void write(Path file, List<TrainLog.Row> rows, String title) throws IOException {
+    /**
+     * Draws the chart; a machine whose Java has no working AWT or fonts (a trimmed runtime, a bare
+     * server) gets one warning instead: the chart is a convenience, log.csv holds the same data.
+     */
+    public static void write(Path file, List<TrainLog.Row> rows, String title) {
+        try {
+            draw(file, rows, title);
+        } catch (IOException | RuntimeException | LinkageError | InternalError e) {
+            if (!warned) System.err.println("warning: loss chart not drawn (" + e + "); log.csv has the same data");
+            warned = true;
+        }
+    }
+
+    private static volatile boolean warned;
+
+    private static void draw(Path file, List<TrainLog.Row> rows, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");
         List<BufferedImage> parts = new ArrayList<>();
         parts.add(BitmapEncoder.getBufferedImage(lossChart(rows, title)));
