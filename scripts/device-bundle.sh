@@ -20,7 +20,8 @@ echo "== build (kernels compiled with nvcc: $(command -v nvcc || echo /usr/local
 mvn -B -q -DskipTests package dependency:copy-dependencies -pl app,bench -am \
     -DincludeScope=test -DexcludeGroupIds=org.junit,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.openjdk.jmh,net.sf.jopt-simple,org.apache.commons \
     -DoutputDirectory="$B/lib"
-if ! unzip -l kernels/target/kernels-*.jar | grep -q 'diffir/kernels/cuda/modules.txt'; then
+# (no grep -q on a pipe: under pipefail its early exit would fail unzip with SIGPIPE)
+if ! unzip -l kernels/target/kernels-*.jar | grep 'diffir/kernels/cuda/modules.txt' >/dev/null; then
   echo "error: the kernels jar has no compiled kernels (is nvcc at /usr/local/cuda/bin/nvcc? or pass -Dnvcc=...)" >&2
   exit 1
 fi
