@@ -84,12 +84,12 @@ class GemmConvTest {
 
     /**
      * Shapes around the blocking (MR 6, NR 2 vectors, MC 144, KC 256, NC 3072), ones and odd sizes,
-     * and small C with long K (split over K between threads).
+     * small C with long K (split over K between threads), and an A too big to pack whole.
      */
     private static final int[][] GEMM_SHAPES = {
             {1, 1, 1}, {1, 7, 1}, {7, 1, 13}, {6, 32, 1}, {6, 16, 8}, {13, 33, 17}, {5, 31, 300},
             {150, 70, 40}, {145, 65, 257}, {12, 3100, 3}, {31, 97, 513}, {2, 2, 1000}, {48, 48, 600},
-            {5, 40, 2100}, {1, 3, 4099},
+            {5, 40, 2100}, {1, 3, 4099}, {150, 100, 2000},
     };
 
     @Test
