@@ -1,8 +1,9 @@
 """The OpenBLAS (and PyTorch CPU conv) side of GemmBench and ConvBench, for bench/RESULTS.md.
 
 Debian's python3-torch 1.13 calls OpenBLAS (libopenblas0-pthread) for matmul; 2 threads like ours.
-Run: /usr/bin/python3 bench/python/openblas_bench.py [gemm|conv]... (default: both)
-Each number is the best of 5 runs of about 0.5 s, in GFLOP/s.
+Run: /usr/bin/python3 bench/python/openblas_bench.py [gemm [SHAPE...]] [conv [KIND:SIZE...]]
+(default: every GemmBench and ConvBench case). Each number is the best of 5 runs of about 0.5 s,
+in GFLOP/s.
 """
 import sys
 import time
@@ -71,15 +72,23 @@ def conv(kind, size, pass_):
         return best_gflops(fn, gflop)
 
 
+CONV_CASES = [f"{kind}:{size}" for kind in ["1x1", "3x3", "dw3x3"] for size in [128, 256]]
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    what = sys.argv[1:] or ["gemm", "conv"]
+    args = sys.argv[1:] or ["gemm", "conv"]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    if "gemm" in what:
-        for s in GEMM_SHAPES:
-            print(f"gemm {s:>20}  {gemm(s):7.1f} GFLOP/s")
-    if "conv" in what:
-        for kind in ["1x1", "3x3", "dw3x3"]:
-            for size in [128, 256]:
-                for p in ["forward", "backwardInput", "backwardWeight"]:
-                    print(f"conv {kind:>5} {size:3d} {p:>14}  {conv(kind, size, p):7.1f} GFLOP/s")
+    # "gemm" and "conv" each take the cases that follow them, or all of theirs when none follow.
+    groups, current = {}, None
+    for a in args:
+        if a in ("gemm", "conv"):
+            current = groups.setdefault(a, [])
+        else:
+            current.append(a)
+    for s in groups.get("gemm", None) or (GEMM_SHAPES if "gemm" in groups else []):
+        print(f"gemm {s:>20}  {gemm(s):7.1f} GFLOP/s")
+    for case in groups.get("conv", None) or (CONV_CASES if "conv" in groups else []):
+        kind, size = case.split(":")
+        for p in ["forward", "backwardInput", "backwardWeight"]:
+            print(f"conv {kind:>5} {int(size):3d} {p:>14}  {conv(kind, int(size), p):7.1f} GFLOP/s")

@@ -82,10 +82,14 @@ class GemmConvTest {
 
     // ------------------------------------------------------------------ randomized GEMM vs double loops
 
-    /** Shapes around the blocking (MR 6, NR 2 vectors, MC 144, KC 256, NC 3072), ones and odd sizes. */
+    /**
+     * Shapes around the blocking (MR 6, NR 2 vectors, MC 144, KC 256, NC 3072), ones and odd sizes,
+     * small C with long K (split over K between threads), and an A too big to pack whole.
+     */
     private static final int[][] GEMM_SHAPES = {
             {1, 1, 1}, {1, 7, 1}, {7, 1, 13}, {6, 32, 1}, {6, 16, 8}, {13, 33, 17}, {5, 31, 300},
             {150, 70, 40}, {145, 65, 257}, {12, 3100, 3}, {31, 97, 513}, {2, 2, 1000}, {48, 48, 600},
+            {5, 40, 2100}, {1, 3, 4099}, {150, 100, 2000},
     };
 
     @Test
@@ -152,6 +156,8 @@ class GemmConvTest {
             {1, 5, 3, 70, 5, 3, 1, 1, 5},     // depthwise with long rows
             {2, 8, 6, 5, 8, 3, 2, 2, 8},      // depthwise, stride 2, wide padding
             {2, 40, 4, 4, 6, 1, 1, 0, 1},
+            {2, 8, 40, 40, 6, 1, 1, 0, 1},    // weight gradients with K = N*H*W long enough to split
+            {2, 4, 33, 35, 5, 3, 1, 1, 1},
     };
 
     @Test

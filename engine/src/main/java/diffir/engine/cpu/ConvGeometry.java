@@ -25,6 +25,7 @@ record ConvGeometry(int channels, int h, int w, int kh, int kw, int strideH, int
     /** Input row read by output row y and kernel row r, or -1 where that is padding. */
     int inputRow(int y, int r) {
         int q = y * strideH - padH + r;
+        if (dilH == 1) return q >= 0 && q < h ? q : -1; // no division on the common path
         if (q < 0 || q % dilH != 0) return -1;
         q /= dilH;
         return q < h ? q : -1;

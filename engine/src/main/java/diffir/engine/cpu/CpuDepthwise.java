@@ -69,23 +69,21 @@ final class CpuDepthwise {
         int ph = (oh - 1) * sh + kh, pw = (ow - 1) * sw + kw;
         Parallel.range(c, 1, (from, to) -> {
             float[] pad = padded(ph * pw);
-            float[] g9 = new float[9];
+            float[] sums = new float[kh * kw];
             for (int ch = from; ch < to; ch++) {
-                int taps = wo + ch * kh * kw;
-                Arrays.fill(gw, taps, taps + kh * kw, 0f);
-                Arrays.fill(g9, 0f);
+                Arrays.fill(sums, 0f);
                 for (int n = 0; n < s.n(); n++) {
                     int plane = n * c + ch;
                     padPlane(x, xo + plane * h * wd, h, wd, s.padH(), s.padW(), 1, 1, pad, ph, pw);
+                    int g = go + plane * oh * ow;
                     if (kh == 3 && kw == 3 && sh == 1 && sw == 1) {
-                        taps3x3(gy, go + plane * oh * ow, oh, ow, pad, pw, g9);
-                        continue;
+                        taps3x3(gy, g, oh, ow, pad, pw, sums);
+                    } else {
+                        for (int r = 0; r < kh; r++)
+                            for (int t = 0; t < kw; t++) sums[r * kw + t] += dotTap(gy, g, oh, ow, pad, pw, r * pw + t, sh, sw);
                     }
-                    for (int r = 0; r < kh; r++)
-                        for (int t = 0; t < kw; t++)
-                            gw[taps + r * kw + t] += dotTap(gy, go + plane * oh * ow, oh, ow, pad, pw, r * pw + t, sh, sw);
                 }
-                if (kh == 3 && kw == 3 && sh == 1 && sw == 1) System.arraycopy(g9, 0, gw, taps, 9);
+                System.arraycopy(sums, 0, gw, wo + ch * kh * kw, kh * kw);
             }
         });
     }
@@ -99,15 +97,15 @@ final class CpuDepthwise {
         for (int i = 0; i < ph; i++) {
             int d = i * pw, q = i - top;
             if (q < 0 || q % dilH != 0 || q / dilH >= h) {
-                Arrays.fill(pad, d, d + pw, 0f);
+                FloatCopy.zero(pad, d, pw);
                 continue;
             }
             int row = so + (q / dilH) * w;
             if (dilW == 1) {
                 int lo = Math.clamp(left, 0, pw), hi = Math.clamp((long) left + w, lo, pw);
-                Arrays.fill(pad, d, d + lo, 0f);
-                System.arraycopy(src, row + lo - left, pad, d + lo, hi - lo);
-                Arrays.fill(pad, d + hi, d + pw, 0f);
+                FloatCopy.zero(pad, d, lo);
+                FloatCopy.copy(src, row + lo - left, pad, d + lo, hi - lo);
+                FloatCopy.zero(pad, d + hi, pw - hi);
             } else {
                 for (int j = 0; j < pw; j++) {
                     int qx = j - left;
@@ -181,7 +179,7 @@ final class CpuDepthwise {
 
     /**
      * Adds to g9[0..9) the weight gradients of the nine taps of a 3x3 kernel, stride 1: sums over output
-     * pixels of g[y][x] * pad[y + r][x + s], in one pass over the rows.
+     * pixels of g[y][x] * pad[y + r][x + s], in one pass over the rows with the nine sums in registers.
      */
     private static void taps3x3(float[] g, int go, int oh, int ow, float[] pad, int pw, float[] g9) {
         FloatVector z = FloatVector.zero(S);

@@ -1,5 +1,7 @@
 package diffir.engine.cpu;
 
+import static diffir.engine.cpu.GemmKernel.NR;
+
 /**
  * A strided matrix in a float[], usable as either GEMM operand: element (k, j) of matrix b at
  * {@code batch.at(b) + (k / kSeg)*segStride + (k % kSeg)*kStride + j*jStride}, with kStride or jStride
@@ -49,18 +51,22 @@ final class DenseOperand implements LeftOperand, RightOperand {
     }
 
     @Override
-    public void packColumns(int b, int k0, int kc, int j0, int w, int width, float[] dst, int off) {
+    public void packPanel(int b, int k0, int kc, int j0, int nc, float[] dst) {
         int base = Math.toIntExact(batch.at(b));
-        RightOperand.zeroPad(kc, w, width, dst, off);
-        for (int k = k0; k < k0 + kc; ) {
-            int within = k % kSeg, run = Math.min(kSeg - within, k0 + kc - k);
-            int src = base + (k / kSeg) * segStride + within * kStride + j0 * jStride, d = off + (k - k0) * width;
-            if (jStride == 1) {
-                for (int t = 0; t < run; t++) FloatCopy.copy(data, src + t * kStride, dst, d + t * width, w);
-            } else {
-                transposeCopy(src, run, w, d, width, dst);
+        RightOperand.zeroPadPanel(kc, nc, dst);
+        for (int q = 0; q * NR < nc; q++) {
+            int w = Math.min(NR, nc - q * NR), off = q * kc * NR;
+            for (int k = k0; k < k0 + kc; ) {
+                int within = k % kSeg, run = Math.min(kSeg - within, k0 + kc - k);
+                int src = base + (k / kSeg) * segStride + within * kStride + (j0 + q * NR) * jStride;
+                int d = off + (k - k0) * NR;
+                if (jStride == 1) {
+                    for (int t = 0; t < run; t++) FloatCopy.copy(data, src + t * kStride, dst, d + t * NR, w);
+                } else {
+                    transposeCopy(src, run, w, d, NR, dst);
+                }
+                k += run;
             }
-            k += run;
         }
     }
 

@@ -1,13 +1,14 @@
 package diffir.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
 /**
- * Short copies and fills, the bulk of GEMM packing (runs of a few dozen floats): whole vectors then
- * single floats, where System.arraycopy and Arrays.fill spend more on their call than on the data.
+ * Short copies and fills, the bulk of GEMM packing (runs of a few dozen floats): whole vectors, then
+ * one masked vector, where System.arraycopy and Arrays.fill spend more on their call than on the data.
  */
 final class FloatCopy {
     private FloatCopy() {}
@@ -24,7 +25,10 @@ final class FloatCopy {
         }
         int i = 0;
         for (; i <= n - V; i += V) FloatVector.fromArray(S, src, s + i).intoArray(dst, d + i);
-        for (; i < n; i++) dst[d + i] = src[s + i];
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector.fromArray(S, src, s + i, m).intoArray(dst, d + i, m);
+        }
     }
 
     static void zero(float[] dst, int d, int n) {
@@ -32,6 +36,9 @@ final class FloatCopy {
             Arrays.fill(dst, d, d + n, 0f);
             return;
         }
-        for (int i = 0; i < n; i++) dst[d + i] = 0f;
+        FloatVector z = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= n - V; i += V) z.intoArray(dst, d + i);
+        if (i < n) z.intoArray(dst, d + i, S.indexInRange(i, n));
     }
 }

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>MR x NR = 6 x (2 vectors): 12 accumulators + 2 B vectors + 1 broadcast fit the 16 registers of
  * AVX2 and leave room with AVX-512's 32; wider blocks measured no faster here and made C2 give up on
  * keeping vectors in registers. The sliver layouts are the ones {@link LeftOperand#packRows} and
- * {@link RightOperand#packColumns} write.
+ * {@link RightOperand#packPanel} write.
  */
 final class GemmKernel {
     private GemmKernel() {}
