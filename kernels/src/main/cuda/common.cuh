@@ -85,7 +85,7 @@ static __device__ float block_max(float v) {
 
 // Dynamic shared memory as a typed pointer (the emulator provides it per block).
 #ifdef DIFFIR_EMULATOR
-#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu_dynamic_shared())
+#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu::dynamic_shared())
 #else
 #define DYNAMIC_SHARED(T, name)                                  \
     extern __shared__ __align__(16) unsigned char name##_raw[]; \

@@ -1,15 +1,14 @@
 // Helpers shared by the fused DiffIR kernels (fused_layernorm.cu, fused_gdfn.cu, fused_attention.cu).
 //
-// The same sources also compile as plain C++ for the host emulator used by the CPU-only tests
-// (kernels/src/test/cpp/cuda_emu.h, built with -DFUSED_EMULATION): that is why shared arrays are
-// declared through FUSED_SHARED and vector accesses go through load4/store4, which the emulator
-// checks (unwritten shared memory reads NaN there, misaligned float4 accesses fail).
+// The same sources also compile as plain C++ for the CPU emulator the tests use (DIFFIR_EMULATOR,
+// kernels/src/test/emu/cuda_emu.h): that is why shared arrays are declared through FUSED_SHARED and
+// vector accesses go through fused_load4/fused_store4, which the emulator checks (unwritten shared
+// memory reads NaN there, misaligned float4 accesses fail).
 #pragma once
 
 // FUSED_SHARED(T, name, dims) declares a block-shared array, 16-byte aligned so that rows whose
 // length is a multiple of 4 floats can be read with float4 accesses.
-#ifdef FUSED_EMULATION
-#include "cuda_emu.h"
+#ifdef DIFFIR_EMULATOR
 // A static array is shared by all emulated threads of the block (blocks run one at a time); it is
 // filled with NaN when a new block first reaches the declaration, so reads of unwritten entries show.
 #define FUSED_SHARED(T, name, dims)        \
