@@ -129,7 +129,7 @@ class EmulatorChecksTest {
         assertContains(failure("emu_check_write", 1025, new Ptr(out), 0), "invalid block size");
         var e = assertThrows(IllegalArgumentException.class,
                 () -> emu.launch("emu_check_write", Dim3.of(1), Dim3.of(1), 0, new Ptr(out), "0"));
-        assertContains(e.getMessage(), "argument 1 (String) is not a Ptr");
+        assertContains(e.getMessage(), "argument 1 of type String is not a Ptr");
         assertThrows(IllegalStateException.class, () -> emu.launch("no_such_kernel", Dim3.of(1), Dim3.of(1), 0));
     }
 }

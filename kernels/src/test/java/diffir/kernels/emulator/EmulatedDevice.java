@@ -4,7 +4,7 @@ import diffir.kernels.Blas;
 import diffir.kernels.DeviceApi;
 import diffir.kernels.Dim3;
 import diffir.kernels.Dnn;
-import diffir.kernels.Ptr;
+import diffir.kernels.KernelParams;
 import diffir.kernels.ffm.CuBlas;
 import diffir.kernels.ffm.CuDnn;
 
@@ -50,6 +50,8 @@ public final class EmulatedDevice implements DeviceApi {
     private final SymbolLookup lib;
     private final MethodHandle alloc, free, setOrder, launch;
     private final Map<String, MemorySegment> kernels = new HashMap<>();
+    /** The launch arguments, laid out by the same code as for the GPU (the emulator reads them as the driver does). */
+    private final KernelParams params = new KernelParams(Arena.ofShared());
     private final Blas blas;
     private final Dnn dnn;
     private long launches;
@@ -176,27 +178,11 @@ public final class EmulatedDevice implements DeviceApi {
                 k -> lib.find(k).orElseThrow(() -> new IllegalStateException("kernel " + k + " not found in the emulator")));
         int n = args.length;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment types = arena.allocate(n + 1), structInts = arena.allocate(JAVA_INT, n + 1),
-                    values = arena.allocate(ADDRESS, n + 1), error = arena.allocate(ERROR_BYTES);
+            MemorySegment values = params.write(name, args);
+            MemorySegment types = arena.allocate(n + 1), structInts = arena.allocate(JAVA_INT, n + 1), error = arena.allocate(ERROR_BYTES);
             for (int i = 0; i < n; i++) {
-                MemorySegment value;
-                char type;
-                switch (args[i]) {
-                    case Ptr p -> { type = 'P'; value = arena.allocateFrom(JAVA_LONG, p.address()); }
-                    case Integer v -> { type = 'I'; value = arena.allocateFrom(JAVA_INT, v); }
-                    case Long v -> { type = 'L'; value = arena.allocateFrom(JAVA_LONG, v); }
-                    case Float v -> { type = 'F'; value = arena.allocateFrom(JAVA_FLOAT, v); }
-                    case int[] s when s.length > 0 -> {
-                        type = 'S';
-                        structInts.setAtIndex(JAVA_INT, i, s.length);
-                        value = arena.allocateFrom(JAVA_INT, s);
-                    }
-                    case null, default -> throw new IllegalArgumentException("kernel " + name + ": argument " + i + " ("
-                            + (args[i] == null ? "null" : args[i].getClass().getSimpleName())
-                            + ") is not a Ptr, Integer, Long, Float or non-empty int[]");
-                }
-                types.set(JAVA_BYTE, i, (byte) type);
-                values.setAtIndex(ADDRESS, i, value);
+                types.set(JAVA_BYTE, i, (byte) KernelParams.kind(name, i, args[i]));
+                if (args[i] instanceof int[] s) structInts.setAtIndex(JAVA_INT, i, s.length);
             }
             int rc = (int) launch.invokeExact(kernel, types, structInts, values, n, grid.x(), grid.y(), grid.z(), block.x(),
                     block.y(), block.z(), sharedBytes, error, ERROR_BYTES);
