@@ -4,6 +4,7 @@ import diffir.engine.Device;
 import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
+import diffir.engine.cpu.CpuBackend;
 import diffir.engine.io.Npy;
 import diffir.engine.nn.Init;
 import diffir.engine.ops.Ops;
@@ -215,22 +216,30 @@ public final class ModelTiming {
         for (int i = 0; i < plan.warmup(); i++) run.run();
         d.backend().synchronize();
         CudaBackend cuda = d.backend() instanceof CudaBackend c ? c : null;
-        double[] ms = new double[plan.runs()], host = new double[plan.runs()];
+        double[] ms = new double[plan.runs()], host = new double[plan.runs()], cpu = new double[plan.runs()];
         long launches = 0, syncs = 0;
         if (cuda != null) cuda.resetPeakMemory();
+        CpuBackend cpuBackend = d.backend() instanceof CpuBackend c ? c : null;
+        if (cpuBackend != null) cpuBackend.resetPeakMemory();
         for (int i = 0; i < ms.length; i++) {
             long l0 = cuda != null ? cuda.launches() : 0, s0 = d.backend().hostSyncs();
             timer.start();
-            long h0 = System.nanoTime();
+            long h0 = System.nanoTime(), c0 = processCpuNanos();
             run.run();
             host[i] = (System.nanoTime() - h0) / 1e6;
+            cpu[i] = (processCpuNanos() - c0) / 1e6;
             launches = cuda != null ? cuda.launches() - l0 : 0;
             syncs = Math.max(syncs, d.backend().hostSyncs() - s0);
             ms[i] = timer.stopMs();
         }
         double peak = cuda != null ? cuda.peakMemoryBytes() / 1048576.0 : peakRssMiB();
         double med = median(ms), hostMed = median(host);
-        System.out.printf("%-10s %10.3f %10.3f %9d %6d %9.1f   runs %s%n", name, med, hostMed, launches, syncs, peak, runsText(ms));
+        // The CPU time all threads spent per run (JIT and GC included): on a shared machine, where the wall
+        // time depends on the neighbours, it shows whether a change did less work.
+        String tensors = cpuBackend == null ? "" : String.format(Locale.ROOT, "   tensors MiB %.0f, pooled MiB %.0f",
+                cpuBackend.peakMemoryBytes() / 1048576.0, cpuBackend.pooledBytes() / 1048576.0);
+        System.out.printf("%-10s %10.3f %10.3f %9d %6d %9.1f   cpu ms %.0f%s   runs %s%n", name, med, hostMed, launches, syncs, peak,
+                median(cpu), tensors, runsText(ms));
         return String.format(Locale.ROOT, "%s,%.4f,%.4f,%d,%d,%.1f", name, med, hostMed, launches, syncs, peak);
     }
 
@@ -238,6 +247,11 @@ public final class ModelTiming {
         StringBuilder b = new StringBuilder();
         for (double v : ms) b.append(b.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.0f", v));
         return b.toString();
+    }
+
+    private static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : 0;
     }
 
     /** The process's peak resident set in MiB (VmHWM), or 0 where /proc is not there. */

@@ -35,7 +35,24 @@ public final class CpuBackend implements Backend {
     public Storage allocate(long numel) {
         if (numel > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException("tensor of " + numel + " elements exceeds the CPU backend's 2^31 limit");
-        return new CpuStorage(new float[(int) numel]);
+        return new CpuStorage(ArrayPool.take((int) numel), numel, true);
+    }
+
+    /**
+     * The most tensor memory (bytes) allocated and not yet released at once since {@link #resetPeakMemory};
+     * storage left to the garbage collector without a release counts as held.
+     */
+    public long peakMemoryBytes() {
+        return ArrayPool.peakOutFloats() * Float.BYTES;
+    }
+
+    public void resetPeakMemory() {
+        ArrayPool.resetPeak();
+    }
+
+    /** Bytes of released arrays the backend keeps for reuse. */
+    public long pooledBytes() {
+        return ArrayPool.pooledFloats() * Float.BYTES;
     }
 
     @Override
