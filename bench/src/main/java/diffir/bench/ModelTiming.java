@@ -127,33 +127,41 @@ public final class ModelTiming {
                 csv.add(time("train", d, timer, plan, trainStep(d, plan, rng, inputs)));
                 continue;
             }
-            int size = Integer.parseInt(name.substring("infer".length()));
-            if (model == null) {
-                model = inputs == null ? new DiffIRS2(Init.on(d, 1), plan.inferConfig())
-                        : (DiffIRS2) load(inputs.resolve("gopro_s2.pth"), d);
-                model.eval();
-            }
-            Tensor lq = inputs == null ? Tensor.rand(Device.CPU, rng, 0f, 1f, 1, 3, size, size).to(d)
-                    : Npy.read(inputs.resolve(name + "_lq.npy"), d);
-            Tensor noise = inputs == null ? Tensor.randn(Device.CPU, rng, 1, plan.inferConfig().iprDim()).to(d)
-                    : Npy.read(inputs.resolve("infer_noise.npy"), d);
-            DiffIRS2 m = model;
-            Path save = inputs == null ? null : inputs.resolve("ours_" + name + ".npy");
-            csv.add(time(name, d, timer, plan, new Runnable() {
-                boolean saved;
-
-                public void run() {
-                    try (var s = Autograd.noGrad()) {
-                        Tensor out = m.infer(lq, noise).out();
-                        if (save != null && !saved) {
-                            saved = true;
-                            writeQuietly(save, out);
-                        }
-                    }
-                }
-            }));
+            if (model == null) model = inferenceModel(d, plan, inputs);
+            csv.add(time(name, d, timer, plan, inferenceCase(d, plan, model, Integer.parseInt(name.substring("infer".length())), rng, inputs)));
         }
         return csv;
+    }
+
+    /** The GoPro S2 network of the plan in eval mode: random (seeded) or the shared .pth. */
+    static DiffIRS2 inferenceModel(Device d, Plan plan, Path inputs) throws IOException {
+        DiffIRS2 model = inputs == null ? new DiffIRS2(Init.on(d, 1), plan.inferConfig()) : (DiffIRS2) load(inputs.resolve("gopro_s2.pth"), d);
+        model.eval();
+        return model;
+    }
+
+    /** One S2 inference of an N x N image under no-grad; with shared inputs the first result is saved for the comparison. */
+    static Runnable inferenceCase(Device d, Plan plan, DiffIRS2 model, int size, SplittableRandom rng, Path inputs) throws IOException {
+        String name = "infer" + size;
+        Tensor lq = inputs == null ? Tensor.rand(Device.CPU, rng, 0f, 1f, 1, 3, size, size).to(d) : Npy.read(inputs.resolve(name + "_lq.npy"), d);
+        Tensor noise = inputs == null ? Tensor.randn(Device.CPU, rng, 1, plan.inferConfig().iprDim()).to(d)
+                : Npy.read(inputs.resolve("infer_noise.npy"), d);
+        MemoryScope.untrack(lq);
+        MemoryScope.untrack(noise);
+        Path save = inputs == null ? null : inputs.resolve("ours_" + name + ".npy");
+        return new Runnable() {
+            boolean saved;
+
+            public void run() {
+                try (var s = Autograd.noGrad()) {
+                    Tensor out = model.infer(lq, noise).out();
+                    if (save != null && !saved) {
+                        saved = true;
+                        writeQuietly(save, out);
+                    }
+                }
+            }
+        };
     }
 
     private static DiffIRModel load(Path file, Device d) throws IOException {
@@ -164,7 +172,7 @@ public final class ModelTiming {
     }
 
     /** One S2 joint training step of the plan's training config, as the reference's optimize_parameters. */
-    private static Runnable trainStep(Device d, Plan plan, SplittableRandom rng, Path inputs) throws IOException {
+    static Runnable trainStep(Device d, Plan plan, SplittableRandom rng, Path inputs) throws IOException {
         ArchConfig cfg = plan.trainConfig();
         DiffIRS1 s1 = inputs == null ? new DiffIRS1(Init.on(d, 2), cfg) : (DiffIRS1) load(inputs.resolve("train_s1.pth"), d);
         s1.eval();

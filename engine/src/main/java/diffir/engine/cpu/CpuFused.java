@@ -33,6 +33,10 @@ final class CpuFused {
         float[] xa = data(x), wa = data(w), ba = bias == null ? null : data(bias), oa = data(out);
         int xo = (int) x.offset(), wo = (int) w.offset(), bo = bias == null ? 0 : (int) bias.offset(), oo = (int) out.offset();
         int hd = g.hd, p = g.p, kk = g.k * g.k;
+        if (g.w <= FlatPlanes.MAX_WIDTH) {
+            gatedFlat(g, xa, xo, wa, wo, ba, bo, oa, oo);
+            return;
+        }
         Parallel.range(g.n * hd, Math.max(1, GRAIN / (2 * p * kk)), (from, to) -> {
             float[] z1 = new float[g.w], z2 = new float[g.w];
             for (int u = from; u < to; u++) {
@@ -45,6 +49,25 @@ final class CpuFused {
                     DepthwiseRows.convRow(xa, x2, g.h, g.w, wa, wo + (hd + ch) * kk, g.k, b2, y, z2, 0);
                     GeluLanes.gate(z1, 0, z2, 0, oa, ob + y * g.w, g.w);
                 }
+            }
+        });
+    }
+
+    /** {@link #gatedDwConv} of small planes through {@link FlatPlanes}: both halves convolved flat, gated, compacted. */
+    private static void gatedFlat(DwGeometry g, float[] xa, int xo, float[] wa, int wo, float[] ba, int bo, float[] oa, int oo) {
+        int hd = g.hd, p = g.p, k = g.k, kk = k * k;
+        int padLen = FlatPlanes.paddedLength(g.h, g.w, k), flatLen = FlatPlanes.flatLength(g.h, g.w, k);
+        Parallel.range(g.n * hd, Math.max(1, GRAIN / (2 * p * kk)), (from, to) -> {
+            float[] pad = FlatPlanes.scratch(0, padLen), z1 = FlatPlanes.scratch(1, flatLen), z2 = FlatPlanes.scratch(2, flatLen);
+            for (int u = from; u < to; u++) {
+                int n = u / hd, ch = u % hd;
+                int x1 = xo + (n * 2 * hd + ch) * p, x2 = x1 + hd * p;
+                FlatPlanes.pad(xa, x1, g.h, g.w, k, pad);
+                FlatPlanes.correlate(pad, g.h, g.w, k, wa, wo + ch * kk, ba == null ? 0f : ba[bo + ch], z1);
+                FlatPlanes.pad(xa, x2, g.h, g.w, k, pad);
+                FlatPlanes.correlate(pad, g.h, g.w, k, wa, wo + (hd + ch) * kk, ba == null ? 0f : ba[bo + hd + ch], z2);
+                GeluLanes.gate(z1, 0, z2, 0, z1, 0, flatLen);
+                FlatPlanes.fromFlat(z1, g.h, g.w, k, oa, oo + (n * hd + ch) * p);
             }
         });
     }
@@ -67,6 +90,10 @@ final class CpuFused {
         int xo = (int) x.offset(), wo = (int) w.offset(), bo = bias == null ? 0 : (int) bias.offset(), go = (int) gy.offset();
         int gxo = gx == null ? 0 : (int) gx.offset(), gwo = gw == null ? 0 : (int) gw.offset(), gbo = gb == null ? 0 : (int) gb.offset();
         int hd = g.hd, p = g.p, kk = g.k * g.k;
+        if (g.w <= FlatPlanes.MAX_WIDTH) {
+            gatedFlatBackward(g, xa, xo, wa, wo, ba, bo, ga, go, gxa, gxo, gwa, gwo, gba, gbo);
+            return;
+        }
         Parallel.range(hd, Math.max(1, GRAIN / Math.max(1, 4 * g.n * p * kk)), (from, to) -> {
             float[] z1 = new float[p], z2 = new float[p], flipped = new float[kk];
             double[] acc1 = new double[kk + 1], acc2 = new double[kk + 1]; // kk weight sums, then the bias sum
@@ -96,6 +123,67 @@ final class CpuFused {
                         for (int y = 0; y < g.h; y++) DepthwiseRows.convRow(z1, 0, g.h, g.w, flipped, 0, g.k, 0f, y, gxa, gx1 + y * g.w);
                         DepthwiseRows.flip(wa, w2, kk, flipped);
                         for (int y = 0; y < g.h; y++) DepthwiseRows.convRow(z2, 0, g.h, g.w, flipped, 0, g.k, 0f, y, gxa, gx2 + y * g.w);
+                    }
+                }
+                for (int t = 0; t < kk && gwa != null; t++) {
+                    gwa[gwo + ch * kk + t] = (float) acc1[t];
+                    gwa[gwo + (hd + ch) * kk + t] = (float) acc2[t];
+                }
+                if (gba != null) {
+                    gba[gbo + ch] = (float) acc1[kk];
+                    gba[gbo + hd + ch] = (float) acc2[kk];
+                }
+            }
+        });
+    }
+
+    /**
+     * {@link #gatedDwConvBackward} of small planes through {@link FlatPlanes}. gy is copied flat with zero
+     * junk columns, so the gradients gz1, gz2 computed in place over the whole flat planes are zero there
+     * too: their sums are the bias gradients, and shifted they are the padded planes the input gradient
+     * correlates.
+     */
+    private static void gatedFlatBackward(DwGeometry g, float[] xa, int xo, float[] wa, int wo, float[] ba, int bo, float[] ga, int go,
+                                          float[] gxa, int gxo, float[] gwa, int gwo, float[] gba, int gbo) {
+        int hd = g.hd, p = g.p, k = g.k, kk = k * k, h = g.h, w = g.w;
+        int padLen = FlatPlanes.paddedLength(h, w, k), flatLen = FlatPlanes.flatLength(h, w, k);
+        Parallel.range(hd, Math.max(1, GRAIN / Math.max(1, 4 * g.n * p * kk)), (from, to) -> {
+            float[] pad1 = FlatPlanes.scratch(0, padLen), pad2 = FlatPlanes.scratch(1, padLen);
+            float[] z1 = FlatPlanes.scratch(2, flatLen), z2 = FlatPlanes.scratch(3, flatLen), gyFlat = FlatPlanes.scratch(4, flatLen);
+            float[] flipped = FlatPlanes.scratch(5, kk);
+            double[] acc1 = new double[kk + 1], acc2 = new double[kk + 1]; // kk weight sums, then the bias sum
+            for (int ch = from; ch < to; ch++) {
+                java.util.Arrays.fill(acc1, 0);
+                java.util.Arrays.fill(acc2, 0);
+                int w1 = wo + ch * kk, w2 = wo + (hd + ch) * kk;
+                float b1 = ba == null ? 0f : ba[bo + ch], b2 = ba == null ? 0f : ba[bo + hd + ch];
+                for (int n = 0; n < g.n; n++) {
+                    int x1 = xo + (n * 2 * hd + ch) * p, x2 = x1 + hd * p;
+                    FlatPlanes.pad(xa, x1, h, w, k, pad1);
+                    FlatPlanes.correlate(pad1, h, w, k, wa, w1, b1, z1);
+                    FlatPlanes.pad(xa, x2, h, w, k, pad2);
+                    FlatPlanes.correlate(pad2, h, w, k, wa, w2, b2, z2);
+                    FlatPlanes.toFlat(ga, go + (n * hd + ch) * p, h, w, k, gyFlat);
+                    GeluLanes.gateBackward(z1, 0, z2, 0, gyFlat, 0, flatLen);
+                    if (gba != null) {
+                        acc1[kk] += RowKernels.sum(z1, 0, flatLen);
+                        acc2[kk] += RowKernels.sum(z2, 0, flatLen);
+                    }
+                    if (gwa != null) {
+                        FlatPlanes.weightGrad(z1, pad1, h, w, k, acc1);
+                        FlatPlanes.weightGrad(z2, pad2, h, w, k, acc2);
+                    }
+                    if (gxa != null) {
+                        int gx1 = gxo + (n * 2 * hd + ch) * p, gx2 = gx1 + hd * p;
+                        // pad1/pad2 are free again: they now hold the padded gradients.
+                        FlatPlanes.padFlat(z1, h, w, k, pad1);
+                        DepthwiseRows.flip(wa, w1, kk, flipped);
+                        FlatPlanes.correlate(pad1, h, w, k, flipped, 0, 0f, gyFlat);
+                        FlatPlanes.fromFlat(gyFlat, h, w, k, gxa, gx1);
+                        FlatPlanes.padFlat(z2, h, w, k, pad2);
+                        DepthwiseRows.flip(wa, w2, kk, flipped);
+                        FlatPlanes.correlate(pad2, h, w, k, flipped, 0, 0f, gyFlat);
+                        FlatPlanes.fromFlat(gyFlat, h, w, k, gxa, gx2);
                     }
                 }
                 for (int t = 0; t < kk && gwa != null; t++) {

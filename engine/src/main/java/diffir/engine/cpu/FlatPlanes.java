@@ -23,6 +23,27 @@ import static diffir.engine.cpu.RowKernels.VL;
 final class FlatPlanes {
     private FlatPlanes() {}
 
+    /**
+     * Planes at most this wide take the flat path; wider ones run row by row, where the border columns
+     * are a small share and the flat layout's extra copies would cost more than they save.
+     */
+    static final int MAX_WIDTH = Integer.getInteger("diffir.cpu.flatWidth", 32);
+
+    /** Whether a depthwise correlation of this shape (stride 1, padding K/2, K odd and square) takes the flat path. */
+    static boolean applies(int w, int kh, int kw, int strideH, int strideW, int padH, int padW) {
+        return w <= MAX_WIDTH && kh == kw && kh % 2 == 1 && strideH == 1 && strideW == 1 && padH == kh / 2 && padW == kw / 2;
+    }
+
+    /** Per-thread scratch planes, grown on demand: index i is the i-th buffer a kernel asks for. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[6][0]);
+
+    /** Scratch buffer i (i < 6) of this thread, at least n floats (contents undefined). */
+    static float[] scratch(int i, int n) {
+        float[][] s = SCRATCH.get();
+        if (s[i].length < n) s[i] = new float[n];
+        return s[i];
+    }
+
     static int pitch(int w, int k) {
         return w + k - 1;
     }
