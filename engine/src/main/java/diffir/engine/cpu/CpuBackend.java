@@ -132,5 +132,17 @@ public final class CpuBackend implements Backend {
         CpuFused.channelAttentionBackward(qkv, temperature, heads, attn, norms, gy, gqkv, gtemp);
     }
 
+    @Override
+    public boolean channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms, Tensor gram) {
+        CpuFused.channelAttention(qkv, temperature, heads, out, attn, norms, gram);
+        return gram != null;
+    }
+
+    @Override
+    public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
+                                         Tensor gy, Tensor gqkv, Tensor gtemp) {
+        CpuFused.channelAttentionBackward(qkv, temperature, heads, attn, norms, gram, gy, gqkv, gtemp);
+    }
+
     @Override public void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) { CpuOptim.adam(param, grad, m, v, p); }
 }
