@@ -91,12 +91,12 @@ class FusedOpsTest {
         }
     }
 
-    /** Both CPU paths of the gated conv (flat planes up to 32 wide, rows above) and their boundary widths. */
+    /** Both CPU paths of the gated conv (flat planes up to 64 wide, rows above) and their boundary widths. */
     @Test
     void gatedDwConvEqualsCompositionAtEveryWidth() {
         int hd = 3;
         for (int k : new int[]{3, 5})
-            for (int w : new int[]{5, 8, 16, 31, 32, 33, 48, 64}) {
+            for (int w : new int[]{5, 8, 16, 31, 32, 33, 48, 63, 64, 65, 80}) {
                 Equivalence.check("K=" + k + " W=" + w, in -> Ops.gatedDwConv(in[0], in[1], in[2]),
                         in -> {
                             List<Tensor> z = Ops.chunk(Ops.conv2d(in[0], in[1], in[2], 1, k / 2, 2 * hd), 2, 1);

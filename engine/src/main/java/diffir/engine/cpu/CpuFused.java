@@ -10,7 +10,7 @@ import static diffir.engine.cpu.CpuBackend.data;
  *
  * <p>The gated conv works per (image, gate channel): it convolves the matching rows of both halves
  * and gates them straight into the output, so the 2Hd-channel intermediate never exists; its backward
- * recomputes it one plane at a time; planes up to {@link FlatPlanes#MAX_WIDTH} wide go through flat
+ * recomputes it one plane at a time; planes up to {@link FlatPlanes#GATED_MAX_WIDTH} wide go through flat
  * padded planes. The attention's products over the pixels are batched {@link Sgemm} calls (the Grams
  * q k^T and, backward, G v^T, then the row combinations A v and their gradients), which block and
  * parallelise them (splitting the long K of a Gram over the cores when there are few heads); between
@@ -33,7 +33,7 @@ final class CpuFused {
         float[] xa = data(x), wa = data(w), ba = bias == null ? null : data(bias), oa = data(out);
         int xo = (int) x.offset(), wo = (int) w.offset(), bo = bias == null ? 0 : (int) bias.offset(), oo = (int) out.offset();
         int hd = g.hd, p = g.p, kk = g.k * g.k;
-        if (g.w <= FlatPlanes.MAX_WIDTH) {
+        if (g.w <= FlatPlanes.GATED_MAX_WIDTH) {
             gatedFlat(g, xa, xo, wa, wo, ba, bo, oa, oo);
             return;
         }
@@ -90,7 +90,7 @@ final class CpuFused {
         int xo = (int) x.offset(), wo = (int) w.offset(), bo = bias == null ? 0 : (int) bias.offset(), go = (int) gy.offset();
         int gxo = gx == null ? 0 : (int) gx.offset(), gwo = gw == null ? 0 : (int) gw.offset(), gbo = gb == null ? 0 : (int) gb.offset();
         int hd = g.hd, p = g.p, kk = g.k * g.k;
-        if (g.w <= FlatPlanes.MAX_WIDTH) {
+        if (g.w <= FlatPlanes.GATED_MAX_WIDTH) {
             gatedFlatBackward(g, xa, xo, wa, wo, ba, bo, ga, go, gxa, gxo, gwa, gwo, gba, gbo);
             return;
         }
