@@ -1,7 +1,8 @@
 // A small CUDA emulator for the CPU-only tests: the fused kernels' .cu sources compile as C++
 // against this header (-DFUSED_EMULATION) and run one block at a time, each CUDA thread a
 // coroutine. It checks what a GPU would not report clearly: __syncthreads reached by only part of
-// a block, full-mask warp shuffles not reached by all 32 lanes, misaligned float4 accesses, and
+// a block, full-mask warp shuffles not reached by all 32 lanes, misaligned float4 accesses,
+// asynchronous copies (cp.async) read before they were waited for, and
 // (with NaN-filled shared memory and guard zones set up by the launcher) reads of unwritten memory.
 // Threads of a block run in a shuffled order per block, so a missing barrier shows as wrong
 // results. Only what the fused kernels use is provided.
@@ -43,6 +44,11 @@ float shfl_xor(unsigned mask, float v, int laneMask);
 void poison_shared(void* p, size_t bytes, long long& stamp);
 void check_aligned(const void* p, size_t alignment, const char* file, int line);
 [[noreturn]] void fail(const char* message);
+// cp.async (fused_common.cuh): the destination reads NaN from the issue until the copy's group is
+// waited for; the source is read at the issue.
+void cp_async16(void* dst, const void* src, bool valid);
+void cp_async_commit();
+void cp_async_wait(int pendingGroups);
 }  // namespace emu
 
 #define threadIdx (*emu::current_thread_idx)

@@ -68,5 +68,17 @@ std::map<std::string, emu_kernels::Kernel> emu_kernels::all() {
         KERNEL(k_attn, fused_attn_apply_pair_v1),
         KERNEL(k_attn, fused_attn_bwd_coef),
         KERNEL(k_attn, fused_attn_gtemp),
+        KERNEL(k_attn, fused_attn_gram_pipe_r4),
+        KERNEL(k_attn, fused_attn_gram_pipe_r8),
+        KERNEL(k_attn, fused_attn_gram_pipe_r12),
+        KERNEL(k_attn, fused_attn_apply_softmax_r4),
+        KERNEL(k_attn, fused_attn_apply_softmax_r8),
+        KERNEL(k_attn, fused_attn_apply_softmax_r12),
+        KERNEL(k_attn, fused_attn_gram_gv_r4),
+        KERNEL(k_attn, fused_attn_gram_gv_r8),
+        KERNEL(k_attn, fused_attn_gram_gv_r12),
+        KERNEL(k_attn, fused_attn_pair_r4),
+        KERNEL(k_attn, fused_attn_pair_r8),
+        KERNEL(k_attn, fused_attn_pair_r12),
     };
 }

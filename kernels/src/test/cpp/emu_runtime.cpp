@@ -30,10 +30,20 @@ dim3 grid_dim;
 namespace {
 enum State { READY, AT_SYNC, AT_WARP, DONE };
 
+// One cp.async copy in flight: its destination, the 16 bytes read at the issue, and its group
+// (-1 until committed).
+struct AsyncCopy {
+    void* dst;
+    unsigned char data[16];
+    long long group;
+};
+
 struct Thread {
     ucontext_t ctx;
     uint3 idx;
     State state;
+    std::vector<AsyncCopy> copies;
+    long long committed;  // groups committed so far
 };
 
 constexpr size_t STACK_BYTES = 256 * 1024;
@@ -85,6 +95,8 @@ bool runBlock() {
         t.idx = uint3{(unsigned) (k % block_dim.x), (unsigned) ((k / block_dim.x) % block_dim.y),
                       (unsigned) (k / (block_dim.x * block_dim.y))};
         t.state = READY;
+        t.copies.clear();
+        t.committed = 0;
         getcontext(&t.ctx);
         t.ctx.uc_stack.ss_sp = stacks.get() + (size_t) k * STACK_BYTES;
         t.ctx.uc_stack.ss_size = STACK_BYTES;
@@ -164,6 +176,33 @@ float shfl_xor(unsigned mask, float v, int laneMask) {
     float r;
     std::memcpy(&r, &bits, 4);
     return r;
+}
+
+void cp_async16(void* dst, const void* src, bool valid) {
+    AsyncCopy c{dst, {}, -1};
+    if (valid) std::memcpy(c.data, src, 16);
+    else std::memset(c.data, 0, 16);
+    std::memset(dst, 0xff, 16);  // NaN until waited for
+    threads[current].copies.push_back(c);
+}
+
+void cp_async_commit() {
+    Thread& t = threads[current];
+    for (AsyncCopy& c : t.copies)
+        if (c.group < 0) c.group = t.committed;
+    t.committed++;
+}
+
+// Lands every copy of the groups older than the pendingGroups most recent committed ones.
+void cp_async_wait(int pendingGroups) {
+    Thread& t = threads[current];
+    const long long limit = t.committed - pendingGroups;  // groups < limit must have landed
+    std::vector<AsyncCopy> left;
+    for (const AsyncCopy& c : t.copies) {
+        if (c.group >= 0 && c.group < limit) std::memcpy(c.dst, c.data, 16);
+        else left.push_back(c);
+    }
+    t.copies.swap(left);
 }
 
 void poison_shared(void* p, size_t bytes, long long& stamp) {

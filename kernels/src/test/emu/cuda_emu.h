@@ -116,7 +116,14 @@ inline float max(float a, float b) { return fmaxf(a, b); }
 extern "C" long long emu_block_serial();
 extern "C" void emu_poison_once(void* p, unsigned long long bytes, long long* stamp);
 extern "C" void emu_check_aligned(const void* p, unsigned long long alignment, const char* file, int line);
+extern "C" void emu_cp_async16(void* dst, const void* src, int valid);
+extern "C" void emu_cp_async_commit();
+extern "C" void emu_cp_async_wait(int pendingGroups);
 namespace emu {
+// cp.async (fused_common.cuh): the destination reads NaN from the issue until the copy's group is waited for.
+inline void cp_async16(void* dst, const void* src, bool valid) { emu_cp_async16(dst, src, valid ? 1 : 0); }
+inline void cp_async_commit() { emu_cp_async_commit(); }
+inline void cp_async_wait(int pendingGroups) { emu_cp_async_wait(pendingGroups); }
 // Fills a block-shared array with NaN when the first thread of a new block reaches its declaration.
 inline void poison_shared(void* p, unsigned long long bytes, long long& stamp) { emu_poison_once(p, bytes, &stamp); }
 inline void check_aligned(const void* p, unsigned long long alignment, const char* file, int line) {

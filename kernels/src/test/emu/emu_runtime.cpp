@@ -30,6 +30,11 @@ std::vector<std::unique_ptr<std::barrier<>>> g_warp_barriers;
 std::vector<unsigned char> g_slots;  // [warp][lane][16 bytes]
 std::vector<unsigned char> g_dynamic;
 thread_local int t_linear = 0;
+// This thread's cp.async copies in flight (destination, the 16 bytes read at the issue, group; -1
+// until committed) and the number of groups it has committed.
+struct AsyncCopy { void* dst; unsigned char data[16]; long long group; };
+thread_local std::vector<AsyncCopy> t_copies;
+thread_local long long t_committed = 0;
 std::mutex g_atomic;
 std::mutex g_alloc;
 struct Mapping { void* base; size_t total; };
@@ -56,6 +61,8 @@ void emu_enter_thread(int x, int y, int z) {
     threadIdx = uint3{(unsigned)x, (unsigned)y, (unsigned)z};
     blockIdx = g_block;
     t_linear = x + y * (int)blockDim.x + z * (int)blockDim.x * (int)blockDim.y;
+    t_copies.clear();
+    t_committed = 0;
 }
 
 // A thread that returns no longer counts at barriers (as on the GPU).
@@ -113,6 +120,30 @@ void emu_check_aligned(const void* p, unsigned long long alignment, const char* 
     if (((uintptr_t)p & (alignment - 1)) == 0) return;
     std::fprintf(stderr, "emulator: %p is not %llu-byte aligned at %s:%d\n", p, alignment, file, line);
     std::abort();
+}
+
+void emu_cp_async16(void* dst, const void* src, int valid) {
+    AsyncCopy c{dst, {}, -1};
+    if (valid) std::memcpy(c.data, src, 16);
+    else std::memset(c.data, 0, 16);
+    std::memset(dst, 0xFF, 16);  // NaN until waited for
+    t_copies.push_back(c);
+}
+
+void emu_cp_async_commit() {
+    for (AsyncCopy& c : t_copies)
+        if (c.group < 0) c.group = t_committed;
+    t_committed++;
+}
+
+void emu_cp_async_wait(int pendingGroups) {
+    const long long limit = t_committed - pendingGroups;
+    std::vector<AsyncCopy> left;
+    for (const AsyncCopy& c : t_copies) {
+        if (c.group >= 0 && c.group < limit) std::memcpy(c.dst, c.data, 16);
+        else left.push_back(c);
+    }
+    t_copies.swap(left);
 }
 
 void emu_threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }

@@ -143,3 +143,8 @@ if __name__ == "__main__":
     gen_attention("fused_attn_h2_c32_v4", 2, 32, 2, 4, 8, 307)              # c = 16: r = 4 (apply only)
     gen_attention("fused_attn_h2_c64_v4", 2, 64, 2, 4, 4, 308)              # c = 32: r = 8
     gen_attention("fused_attn_h1_c64_v4", 2, 64, 1, 4, 4, 309)              # c = 64: r = 16
+    # The pipelined kernels (c = 4r, r = 12, 8, 4) over more 32-pixel stages than their ring of
+    # shared buffers, with a partial last stage:
+    gen_attention("fused_attn_h1_c48_long_v4", 2, 48, 1, 5, 20, 310)        # 100 pixels: 4 stages
+    gen_attention("fused_attn_h1_c32_long_v4", 2, 32, 1, 8, 17, 311)        # 136 pixels: 5 stages
+    gen_attention("fused_attn_h1_c16_long_v4", 2, 16, 1, 12, 22, 312)       # 264 pixels: 9 stages

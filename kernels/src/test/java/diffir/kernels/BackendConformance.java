@@ -563,6 +563,9 @@ abstract class BackendConformance {
             Tensor x = randn(2, 10, 9, 11), w = Ops.mulScalar(randn(10, 1, 3, 3), 0.3f), b = randn(10);
             checkOp("gatedDwConv", in -> Ops.gatedDwConv(in[0], in[1], in[2]), x, w, b);
             checkOp("gatedDwConv without bias", in -> Ops.gatedDwConv(in[0], in[1], null), x, w);
+            // Rows of a multiple of 4 floats, two tiles wide and two tall: the float4 kernels.
+            checkOp("gatedDwConv float4 rows", in -> Ops.gatedDwConv(in[0], in[1], in[2]), randn(2, 6, 37, 40),
+                    Ops.mulScalar(randn(6, 1, 3, 3), 0.3f), randn(6));
         });
     }
 
@@ -572,6 +575,8 @@ abstract class BackendConformance {
             Tensor qkv = randn(2, 12, 7, 9), t = rand(0.5f, 2f, 2);
             checkOp("channelAttention 2 heads", in -> Ops.channelAttention(in[0], in[1], 2), qkv, t);
             checkOp("channelAttention 1 head", in -> Ops.channelAttention(in[0], in[1], 1), qkv, rand(0.5f, 2f, 1));
+            // One head of 48 channels on 60 pixels: the pipelined kernels (two 32-pixel stages).
+            checkOp("channelAttention 1 head of 48", in -> Ops.channelAttention(in[0], in[1], 1), randn(2, 144, 6, 10), rand(0.5f, 2f, 1));
         });
     }
 

@@ -42,6 +42,7 @@ final class EmulatedLauncher implements KernelLauncher {
     private final MethodHandle setOrder;
     private int multiprocessors;
     private int launches;
+    private final List<String> launched = new ArrayList<>();
 
     private EmulatedLauncher(MethodHandle launch, MethodHandle setOrder, int multiprocessors) {
         this.launch = launch;
@@ -97,9 +98,17 @@ final class EmulatedLauncher implements KernelLauncher {
         return launches;
     }
 
+    /** Names of the kernels launched since the last call, in order; clears the record. */
+    synchronized List<String> takeLaunched() {
+        List<String> r = List.copyOf(launched);
+        launched.clear();
+        return r;
+    }
+
     @Override
     public synchronized void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, Object... args) {
         launches++;
+        launched.add(kernel);
         try (Arena arena = Arena.ofConfined()) {
             Map<float[], MemorySegment> copies = new IdentityHashMap<>();
             MemorySegment slots = arena.allocate(8L * Math.max(1, args.length), 8);

@@ -12,9 +12,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -39,6 +41,7 @@ class FusedKernelsEmulatedTest {
     void defaults() {
         emu.threadOrder(2);
         emu.multiprocessors(8);
+        emu.takeLaunched();
     }
 
     static Tensor nan(int... shape) {
@@ -159,7 +162,8 @@ class FusedKernelsEmulatedTest {
      */
     static Stream<Arguments> attentionCases() {
         return Stream.of("fused_attn_h3_c9", "fused_attn_h1_c5", "fused_attn_h2_c96_v4", "fused_attn_h1_c70_v4", "fused_attn_zero_row",
-                        "fused_attn_h1_c48_v4", "fused_attn_h2_c32_v4", "fused_attn_h2_c64_v4", "fused_attn_h1_c64_v4")
+                        "fused_attn_h1_c48_v4", "fused_attn_h2_c32_v4", "fused_attn_h2_c64_v4", "fused_attn_h1_c64_v4",
+                        "fused_attn_h1_c48_long_v4", "fused_attn_h1_c32_long_v4", "fused_attn_h1_c16_long_v4")
                 .flatMap(name -> Stream.of(Arguments.of(name, 8), Arguments.of(name, 0)));
     }
 
@@ -210,6 +214,27 @@ class FusedKernelsEmulatedTest {
         Assert.close(gt, get(f, "gtemp"), BWD, name + " gtemp (saved Gram)");
     }
 
+    /**
+     * Heads of exactly 4r channels (r = 12, 8, 4) with aligned pixel rows run the pipelined kernels
+     * (three launches forward; backward with the saved Q K^T: two passes and their one reduction, and
+     * the temperature sum); other shapes the general ones. Guards against the tests above passing on
+     * a fallback path.
+     */
+    @Test
+    void pipelinedKernelsServeHeadsOfFourRChannels() {
+        String[][] cases = {{"fused_attn_h1_c48_long_v4", "12"}, {"fused_attn_h2_c96_v4", "12"}, {"fused_attn_h1_c32_long_v4", "8"},
+                {"fused_attn_h1_c16_long_v4", "4"}, {"fused_attn_h2_c32_v4", "4"}};
+        for (String[] c : cases) {
+            String r = c[1];
+            channelAttentionBackwardWithSavedGram(c[0], 8);
+            List<String> k = emu.takeLaunched();
+            assertEquals(List.of("fused_attn_gram_pipe_r" + r, "fused_attn_reduce", "fused_attn_apply_softmax_r" + r,
+                    "fused_attn_gram_gv_r" + r, "fused_attn_reduce", "fused_attn_pair_r" + r, "fused_attn_gtemp"), k, c[0]);
+        }
+        channelAttentionForward("fused_attn_h1_c70_v4", 8);
+        assertTrue(emu.takeLaunched().stream().noneMatch(k -> k.contains("_pipe") || k.contains("softmax_r")), "c = 70: general kernels");
+    }
+
     @Test
     void channelAttentionBackwardSingleOutputs() {
         Map<String, Tensor> f = Fixtures.load("fused_attn_h3_c9");
@@ -220,6 +245,21 @@ class FusedKernelsEmulatedTest {
         Tensor gt = nan(t.shape());
         ChannelAttentionKernels.backward(emu, qkv, t, 3, attn, norms, null, g, null, gt);
         Assert.close(gt, get(f, "gtemp"), BWD, "gtemp alone");
+
+        // The pipelined kernels (c = 48), recomputing Q K^T: each output alone.
+        f = Fixtures.load("fused_attn_h1_c48_long_v4");
+        qkv = get(f, "qkv");
+        t = get(f, "temperature");
+        attn = get(f, "attn");
+        norms = get(f, "norms");
+        g = get(f, "gout");
+        gqkv = nan(qkv.shape());
+        ChannelAttentionKernels.backward(emu, qkv, t, 1, attn, norms, null, g, gqkv, null);
+        Assert.close(gqkv, get(f, "gqkv"), BWD, "pipelined gqkv alone");
+        gt = nan(t.shape());
+        ChannelAttentionKernels.backward(emu, qkv, t, 1, attn, norms, null, g, null, gt);
+        Assert.close(gt, get(f, "gtemp"), BWD, "pipelined gtemp alone");
+        assertTrue(emu.takeLaunched().contains("fused_attn_gram_gv_r12"), "the pipelined path ran");
     }
 
     // ------------------------------------------------------------------------------ races
@@ -242,6 +282,8 @@ class FusedKernelsEmulatedTest {
                     channelAttentionForward("fused_attn_h2_c96_v4", sms);
                     channelAttentionBackward("fused_attn_h1_c48_v4", sms);
                     channelAttentionBackwardWithSavedGram("fused_attn_h1_c48_v4", sms);
+                    channelAttentionBackwardWithSavedGram("fused_attn_h1_c48_long_v4", sms);
+                    channelAttentionBackward("fused_attn_h1_c16_long_v4", sms);
                 }
             }
         } finally {

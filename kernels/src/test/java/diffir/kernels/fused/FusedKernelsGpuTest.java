@@ -197,6 +197,10 @@ class FusedKernelsGpuTest {
                 Arguments.of(1, 9, 3, 7, 13, "q"),
                 Arguments.of(3, 9, 3, 7, 13, "t"),
                 Arguments.of(2, 48, 1, 64, 64, "qt"),   // level-1: c = 48, one head
+                Arguments.of(2, 48, 1, 12, 22, "q"),    // c = 48, a partial last 32-pixel stage
+                Arguments.of(2, 48, 1, 8, 12, "t"),     // c = 48, only the temperature's gradient
+                Arguments.of(2, 32, 1, 10, 14, "qt"),   // c = 32 (r = 8)
+                Arguments.of(3, 64, 4, 12, 22, "qt"),   // c = 16 per head (r = 4), 4 heads
                 Arguments.of(1, 96, 2, 16, 16, "qt"),   // c = 48 per head, two heads
                 Arguments.of(1, 96, 1, 16, 16, "qt"),   // c = 96: 2 x 2 tiles of 48 rows
                 Arguments.of(1, 70, 1, 10, 10, "qt"));  // c = 70: padded tiles
@@ -290,7 +294,7 @@ class FusedKernelsGpuTest {
 
     @Test
     void channelAttentionWritesEveryOutputDeterministically() {
-        for (int[] s : new int[][]{{3, 27, 7, 13, 3}, {2, 144, 64, 64, 1}, {1, 210, 10, 10, 1}}) {
+        for (int[] s : new int[][]{{3, 27, 7, 13, 3}, {2, 144, 64, 64, 1}, {1, 210, 10, 10, 1}, {2, 96, 12, 22, 2}, {2, 96, 9, 20, 1}}) {
             int heads = s[4], c = s[1] / 3;
             int[] shape = {s[0], s[1], s[2], s[3]};
             String name = "poisoned channelAttention " + Shapes.str(shape) + " heads " + heads;
