@@ -47,6 +47,7 @@ std::map<std::string, emu_kernels::Kernel> emu_kernels::all() {
         KERNEL(k_gdfn, fused_gdfn_bwd_k3_v4),
         KERNEL(k_gdfn, fused_gdfn_bwd_k5),
         KERNEL(k_gdfn, fused_gdfn_bwd_k5_v4),
+        KERNEL(k_gdfn, fused_gdfn_bwd_strip_k3),
         KERNEL(k_gdfn, fused_gdfn_bwd_finalize),
         KERNEL(k_attn, fused_attn_gram_v4),
         KERNEL(k_attn, fused_attn_gram_v1),

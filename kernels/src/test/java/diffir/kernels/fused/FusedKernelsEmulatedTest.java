@@ -113,7 +113,7 @@ class FusedKernelsEmulatedTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"fused_gdfn_k3_bias", "fused_gdfn_k3_tiles", "fused_gdfn_k5_bias", "fused_gdfn_k1", "fused_gdfn_k3_v4",
-            "fused_gdfn_k5_v4", "fused_gdfn_k1_v4"})
+            "fused_gdfn_k5_v4", "fused_gdfn_k1_v4", "fused_gdfn_k3_strip_v4"})
     void gatedDwConvForward(String name) {
         Map<String, Tensor> f = Fixtures.load(name);
         Tensor ref = get(f, "out");
@@ -124,7 +124,7 @@ class FusedKernelsEmulatedTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"fused_gdfn_k3_bias", "fused_gdfn_k3_tiles", "fused_gdfn_k5_bias", "fused_gdfn_k1", "fused_gdfn_k3_v4",
-            "fused_gdfn_k5_v4", "fused_gdfn_k1_v4"})
+            "fused_gdfn_k5_v4", "fused_gdfn_k1_v4", "fused_gdfn_k3_strip_v4"})
     void gatedDwConvBackward(String name) {
         Map<String, Tensor> f = Fixtures.load(name);
         Tensor x = get(f, "x"), w = get(f, "weight"), bias = f.get("bias");
@@ -133,6 +133,15 @@ class FusedKernelsEmulatedTest {
         Assert.close(gx, get(f, "gx"), BWD, name + " gx");
         Assert.close(gw, get(f, "gweight"), BWD, name + " gweight");
         if (bias != null) Assert.close(gb, get(f, "gbias"), BWD, name + " gbias");
+    }
+
+    /** 3x3 taps on float4 rows run the backward that walks rows of tiles; other shapes one tile per block. */
+    @Test
+    void gdfnBackwardWalksRowsOfTilesOnFloat4Rows() {
+        gatedDwConvBackward("fused_gdfn_k3_strip_v4");
+        assertEquals(List.of("fused_gdfn_bwd_strip_k3", "fused_gdfn_bwd_finalize"), emu.takeLaunched());
+        gatedDwConvBackward("fused_gdfn_k3_tiles");
+        assertEquals(List.of("fused_gdfn_bwd_k3", "fused_gdfn_bwd_finalize"), emu.takeLaunched());
     }
 
     @Test
@@ -276,6 +285,7 @@ class FusedKernelsEmulatedTest {
                 layerNormBackward("fused_ln_wb_plain_v4");
                 gatedDwConvBackward("fused_gdfn_k3_tiles");
                 gatedDwConvBackward("fused_gdfn_k3_v4");
+                gatedDwConvBackward("fused_gdfn_k3_strip_v4");
                 for (int sms : new int[]{8, 0}) {
                     channelAttentionForward("fused_attn_h1_c70_v4", sms);
                     channelAttentionBackward("fused_attn_h1_c70_v4", sms);

@@ -170,6 +170,8 @@ class FusedKernelsGpuTest {
                 Arguments.of(3, 5, 7, 13, 3, true, "x"),
                 Arguments.of(2, 3, 9, 11, 3, true, "wb"),
                 Arguments.of(2, 4, 33, 65, 3, true, "xwb"),      // several tiles, partial edges
+                Arguments.of(2, 4, 40, 100, 3, true, "xwb"),     // float4 rows of 4 tiles, partial edges
+                Arguments.of(2, 3, 40, 100, 3, false, "w"),      // only the weight gradient
                 Arguments.of(1, 127, 64, 64, 3, false, "xw"),    // level-1 hidden width int(48*2.66)
                 Arguments.of(1, 3, 8, 9, 5, true, "xwb"),
                 Arguments.of(1, 3, 5, 6, 1, false, "xw"));
