@@ -1025,11 +1025,15 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
         const int e = tid + kk * NTHR, i = e / T, j = e % T;
         M1[j][i] = M0[i][j];
     }
-    if (tid < T) {
+    {  // rk_j: 4 consecutive lanes per column j (4T threads), each summing every 4th row, then 2 shuffles
+        const int j = tid >> 2, part4 = tid & 3;
         float rk = 0.0f;
-        for (int i = 0; i < T; i++) rk += aux[i * T + tid];
-        const float kn = rn[T + tid];
-        dqk[T + tid] = kn > 1e-12f ? -t * rk / (kn * kn) : 0.0f;
+#pragma unroll 4
+        for (int i = part4; i < T; i += 4) rk += aux[i * T + j];
+        rk += __shfl_xor_sync(FUSED_FULL_MASK, rk, 1);
+        rk += __shfl_xor_sync(FUSED_FULL_MASK, rk, 2);
+        const float kn = rn[T + j];
+        if (part4 == 0) dqk[T + j] = kn > 1e-12f ? -t * rk / (kn * kn) : 0.0f;
     }
     if (b0 == 0 && tid == 0) {
         float s = 0.0f;
