@@ -17,7 +17,14 @@ Cases (model: app/src/test/python/diffir_ref.py, float32, random weights):
             backward, Adam step (lr 2e-4, betas 0.9/0.99), zero_grad. No EMA update.
 
 Each case runs in a fresh subprocess (so peak RSS is that case's own), with `warmup` untimed runs and then
-`repeats` timed runs (at most 2 for inputs of 256 px or more: about 10 s each). One JSON line per case on stdout:
+`repeats` timed runs (at most 2 for inputs of 256 px or more unless --repeats-big says otherwise: about 10 s each).
+
+With --shared DIR the weights and inputs are written there the first time (weights as basicsr-style `.pth`
+files {"params": state_dict}, inputs as .npy) and read back afterwards, so that diffir.bench.ModelTiming
+--inputs DIR runs exactly the same network on exactly the same data: gopro_s2.pth, infer<N>_lq.npy,
+infer_noise.npy; train_s1.pth, train_s2.pth, train_lq.npy, train_gt.npy, train_eps.npy. The first run's
+result goes to torch_<case>.npy (the restored image; for train the loss before the step) for the
+comparison of outputs (bench/compare_table.py). One JSON line per case on stdout:
 {"impl", "case", "config", "size", "batch", "threads", "warmup", "runs", "times_s", "median_s", "min_s",
 "peak_rss_mib", "params", "torch"} (on CUDA also "device" and "peak_cuda_mib"). With --csv, also one line
 case,median_ms,peak_mib per case appended to that file (peak_mib: CUDA memory on CUDA, RSS on the CPU).
@@ -37,39 +44,83 @@ ALL_CASES = ("infer64", "infer128", "infer256", "train")
 BIG_INPUT_MAX_RUNS = 2
 
 
-def build_case(name, device="cpu"):
+def shared_weights(model, shared, file):
+    """With a shared folder: the model's weights from shared/file, written there first if it is not there yet."""
+    import torch
+    if not shared:
+        return model
+    path = os.path.join(shared, file)
+    if os.path.exists(path):
+        model.load_state_dict(torch.load(path, map_location="cpu")["params"], strict=True)
+    else:
+        tmp = path + ".tmp"
+        torch.save({"params": model.state_dict()}, tmp)
+        os.replace(tmp, path)
+    return model
+
+
+def shared_input(tensor, shared, file):
+    """With a shared folder: the input stored in shared/file (.npy), written there first if it is not there yet."""
+    import numpy as np
+    import torch
+    if not shared:
+        return tensor
+    path = os.path.join(shared, file)
+    if os.path.exists(path):
+        return torch.from_numpy(np.load(path)).to(tensor.device)
+    tmp = path + ".tmp.npy"
+    np.save(tmp, tensor.detach().cpu().numpy().astype(np.float32))
+    os.replace(tmp, path)
+    return tensor
+
+
+def save_result(tensor, shared, name):
+    import numpy as np
+    if shared:
+        np.save(os.path.join(shared, f"torch_{name}.npy"), tensor.detach().cpu().numpy().astype(np.float32))
+
+
+def build_case(name, device="cpu", shared=None):
     """Returns (run, description): run() does one timed unit of work on the device."""
     import torch
     sys.path.insert(0, REF_DIR)
     import diffir_ref as ref
 
     torch.manual_seed(0)
+    saved = []
     if name.startswith("infer"):
         size = int(name[len("infer"):])
-        model = ref.DiffIRS2(ref.GOPRO).eval().to(device)
-        lq = torch.rand(1, 3, size, size).to(device)
-        noise = torch.randn(1, ref.GOPRO.ipr_dim).to(device)
+        model = shared_weights(ref.DiffIRS2(ref.GOPRO), shared, "gopro_s2.pth").eval().to(device)
+        lq = shared_input(torch.rand(1, 3, size, size), shared, f"{name}_lq.npy").to(device)
+        noise = shared_input(torch.randn(1, ref.GOPRO.ipr_dim), shared, "infer_noise.npy").to(device)
 
         def run():
             with torch.no_grad():
-                model.infer(lq, noise)
+                out = model.infer(lq, noise)[0]
+            if not saved:
+                saved.append(True)
+                save_result(out, shared, name)
 
         return run, dict(config="gopro", size=size, batch=1, params=sum(p.numel() for p in model.parameters()))
 
     if name == "train":
         cfg = ref.Config(task="deblur", dim=16, num_blocks=(1, 1, 1, 1), num_refinement_blocks=1, heads=(1, 2, 4, 8),
                          ffn_expansion_factor=2, n_encoder_res=1)
-        s1 = ref.DiffIRS1(cfg).eval().to(device)
-        s2 = ref.DiffIRS2(cfg).train().to(device)
+        s1 = shared_weights(ref.DiffIRS1(cfg), shared, "train_s1.pth").eval().to(device)
+        s2 = shared_weights(ref.DiffIRS2(cfg), shared, "train_s2.pth").train().to(device)
         opt = torch.optim.Adam(s2.parameters(), lr=2e-4, betas=(0.9, 0.99))
-        lq, gt = torch.rand(4, 3, 64, 64).to(device), torch.rand(4, 3, 64, 64).to(device)
-        eps = torch.randn(4, cfg.ipr_dim).to(device)
+        lq = shared_input(torch.rand(4, 3, 64, 64), shared, "train_lq.npy").to(device)
+        gt = shared_input(torch.rand(4, 3, 64, 64), shared, "train_gt.npy").to(device)
+        eps = shared_input(torch.randn(4, cfg.ipr_dim), shared, "train_eps.npy").to(device)
 
         def run():
             with torch.no_grad():
                 ipr_s1 = s1.E(lq, gt)
             out, ipr_s2, _, _ = s2.train_forward(lq, ipr_s1, eps)
             loss, _, _ = ref.joint_loss(out, gt, ipr_s2, ipr_s1)
+            if not saved:
+                saved.append(True)
+                save_result(loss.reshape(1), shared, name)
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
@@ -79,7 +130,7 @@ def build_case(name, device="cpu"):
     raise SystemExit(f"unknown case {name!r}; known: {', '.join(ALL_CASES)} (infer<N> for any N divisible by 8)")
 
 
-def run_one(name, threads, warmup, repeats, device="cpu", csv=None):
+def run_one(name, threads, warmup, repeats, device="cpu", csv=None, shared=None, repeats_big=BIG_INPUT_MAX_RUNS):
     import torch
     torch.set_num_threads(threads)
     cuda = device == "cuda"
@@ -87,9 +138,9 @@ def run_one(name, threads, warmup, repeats, device="cpu", csv=None):
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = True
-    run, info = build_case(name, device)
+    run, info = build_case(name, device, shared)
     if info["size"] >= 256 and not cuda:
-        repeats = min(repeats, BIG_INPUT_MAX_RUNS)
+        repeats = min(repeats, repeats_big)
     for _ in range(warmup):
         run()
     times = []
@@ -130,16 +181,22 @@ def main():
     p.add_argument("--repeats", type=int, default=5, help=f"timed runs (at most {BIG_INPUT_MAX_RUNS} at >= 256 px)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--csv", help="append case,median_ms,peak_mib lines to this file")
+    p.add_argument("--shared", help="folder for the weights and inputs shared with diffir.bench.ModelTiming --inputs")
+    p.add_argument("--repeats-big", type=int, default=BIG_INPUT_MAX_RUNS, help="at most this many timed runs at >= 256 px on the CPU")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: run a single case in this process
     a = p.parse_args()
     if a.threads < 1 or a.warmup < 0 or a.repeats < 1:
         raise SystemExit("--threads and --repeats must be >= 1, --warmup >= 0")
     if a.one:
-        run_one(a.one, a.threads, a.warmup, a.repeats, a.device, a.csv)
+        run_one(a.one, a.threads, a.warmup, a.repeats, a.device, a.csv, a.shared, a.repeats_big)
         return
     for case in [c.strip() for c in a.cases.split(",") if c.strip()]:
         cmd = [sys.executable, os.path.abspath(__file__), "--one", case, "--threads", str(a.threads),
-               "--warmup", str(a.warmup), "--repeats", str(a.repeats), "--device", a.device]
+               "--warmup", str(a.warmup), "--repeats", str(a.repeats), "--device", a.device,
+               "--repeats-big", str(a.repeats_big)]
+        if a.shared:
+            os.makedirs(a.shared, exist_ok=True)
+            cmd += ["--shared", a.shared]
         if a.csv:
             cmd += ["--csv", a.csv]
         r = subprocess.run(cmd)

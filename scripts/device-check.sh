@@ -146,9 +146,9 @@ run_phase cli 120 "$OUT/cli.log" env JAVA="$JAVA" CP="$CP" JVM_FLAGS="${JVM[*]}"
   grep -E "device-to-device|SGEMM|^device:" "$OUT/timing.log" 2>/dev/null
   grep -E "^(mean|trained|restored)|it/s" "$OUT/cli.log" 2>/dev/null | tail -12
   echo
-  timeout 20 python3 kernels/src/test/python/bench_table.py "$CSV/ours.csv" "$CSV/torch.csv" 2>&1
+  timeout 20 python3 scripts/bench_tables.py ops "$CSV/ours.csv" "$CSV/torch.csv" 2>&1
   echo
-  timeout 20 python3 bench/model_table.py "$CSV/model.csv" "$CSV/torch_model.csv" 2>&1
+  timeout 20 python3 scripts/bench_tables.py models "$CSV/model.csv" "$CSV/torch_model.csv" 2>&1
 } >"$OUT/summary.txt" 2>&1
 for f in ours torch model torch_model; do echo "== $f.csv"; cat "$CSV/$f.csv" 2>/dev/null; done >"$OUT/all.csv"
 echo

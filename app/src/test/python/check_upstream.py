@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import diffir_ref as ref  # noqa: E402
 import gen_parity as gp  # noqa: E402
+from check_parity import FAILURES, check, rel  # noqa: E402
 
 TREES = {  # tree -> (package holding the archs, files to copy)
     "DiffIR-demotionblur": ("DiffIR.archs", ["DiffIR/archs/S1_arch.py", "DiffIR/archs/S2_arch.py",
@@ -69,20 +70,6 @@ def repeat(*a, **k):
     raise NotImplementedError("einops.repeat")
 ''',
 }
-
-FAILURES = []
-
-
-def check(cond, msg):
-    print(("ok    " if cond else "FAIL  ") + msg)
-    if not cond:
-        FAILURES.append(msg)
-
-
-def rel(a, b):
-    a, b = a.double(), b.double()
-    return ((a - b).norm() / b.norm().clamp_min(1e-30)).item()
-
 
 class Upstream:
     """The upstream S1/S2 modules of one tree, imported from a temporary copy; n_feats patches the CPEN width."""

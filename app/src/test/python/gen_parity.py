@@ -18,7 +18,9 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", "engine", "src", "test", "python")))
 import diffir_ref as ref  # noqa: E402
+import fixture_io  # noqa: E402
 
 OUT_DIR = os.path.normpath(os.path.join(HERE, "..", "resources", "parity"))
 BATCH = 2
@@ -42,22 +44,9 @@ INPAINT_HW = (16, 24)
 
 # ---------------------------------------------------------------- files
 
-def save_safetensors(name, tensors, meta):
-    """F32 safetensors with a __metadata__ of strings; keys in the given order."""
-    header = {"__metadata__": {k: str(v) for k, v in meta.items()}}
-    blobs, at = [], 0
-    for key, t in tensors.items():
-        raw = t.detach().to(torch.float32).contiguous().cpu().numpy().astype("<f4").tobytes()
-        header[key] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(raw)]}
-        blobs.append(raw)
-        at += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(os.path.join(OUT_DIR, name + ".safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+def save_fixture(name, tensors, meta):
+    """A parity fixture: F32 safetensors with the config and a description in __metadata__."""
+    fixture_io.save(name, tensors, OUT_DIR, meta)
 
 
 def load_safetensors(name):
@@ -157,7 +146,7 @@ def s1_deblur(gen):
     lq, gt = rand_image(gen, 3, DEBLUR_HW), rand_image(gen, 3, DEBLUR_HW)
     with torch.no_grad():
         out, ipr = f64(ema)(lq.double(), gt.double())
-    save_safetensors("s1_deblur_forward", {"lq": lq, "gt": gt, "ipr": ipr, "out": out},
+    save_fixture("s1_deblur_forward", {"lq": lq, "gt": gt, "ipr": ipr, "out": out},
                      meta_for(DEBLUR, "s1_deblur.pth params_ema", "DiffIRS1 forward: ipr = E(lq, gt); out = G(lq, ipr)"))
 
 
@@ -169,7 +158,7 @@ def s2_infer(name, cfg, seed, inputs):
     lq = inputs["lq"]
     with torch.no_grad():
         out, ipr, c, steps = f64(ema).infer(lq.double(), noise.double())
-    save_safetensors(name + "_infer", {"lq": lq, "noise": noise, "c": c, "steps": torch.stack(steps), "ipr": ipr,
+    save_fixture(name + "_infer", {"lq": lq, "noise": noise, "c": c, "steps": torch.stack(steps), "ipr": ipr,
                                        "out": out},
                      meta_for(cfg, name + ".pth params_ema",
                               "DiffIRS2 inference: c = condition(lq); x = noise; for t = T-1..0: x = coef1[t] "
@@ -194,7 +183,7 @@ def s2_deblur_training(gen):
     missing = [k for k, g in grads.items() if g is None]
     if missing:
         raise AssertionError(f"no gradient for {missing}")
-    save_safetensors("s2_deblur_train_joint",
+    save_fixture("s2_deblur_train_joint",
                      {**common, "c": c, "steps": torch.stack(steps), "ipr_s2": ipr_s2, "out": out,
                       "loss": loss.reshape(1), "l_pix": l_pix.reshape(1), "l_abs": l_abs.reshape(1), **grads},
                      meta_for(DEBLUR, "S2: s2_deblur.pth params; frozen S1: s1_deblur.pth params_ema",
@@ -209,7 +198,7 @@ def s2_deblur_training(gen):
     grads = {"grad." + k: p.grad for k, p in ref.trainable_parameters(model, encoder_only=True)}
     if any(p.grad is not None for k, p in model.named_parameters() if k.startswith("G.")):
         raise AssertionError("encoder stage must not touch G")
-    save_safetensors("s2_deblur_train_encoder",
+    save_fixture("s2_deblur_train_encoder",
                      {**common, "c": c, "steps": torch.stack(steps), "ipr_s2": ipr_s2, "loss": loss.reshape(1),
                       **grads},
                      meta_for(DEBLUR, "S2: s2_deblur.pth params; frozen S1: s1_deblur.pth params_ema",

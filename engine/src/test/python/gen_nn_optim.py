@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.optim.lr_scheduler import _LRScheduler
 
 from fixture_io import forward_backward, gen, randn, save
+from gen_norm_fused import layer_norm_ref
 
 
 # ---------------------------------------------------------------- layers
@@ -44,23 +45,6 @@ def conv_case(g, n, c, h, w_, o, k, stride, padding, groups, bias):
     return d
 
 
-def channel_layer_norm(x, weight, bias, mod=None):
-    """DiffIR's LayerNorm over channels of NCHW (to_3d, LN over the last axis, to_4d), then x*k1 + k2."""
-    n, c, h, w = x.shape
-    t = x.permute(0, 2, 3, 1)
-    var = t.var(-1, keepdim=True, unbiased=False)
-    if bias is None:
-        y = t / torch.sqrt(var + 1e-5) * weight
-    else:
-        mu = t.mean(-1, keepdim=True)
-        y = (t - mu) / torch.sqrt(var + 1e-5) * weight + bias
-    y = y.permute(0, 3, 1, 2)
-    if mod is not None:
-        k1, k2 = mod.view(n, 2 * c, 1, 1).chunk(2, dim=1)
-        y = y * k1 + k2
-    return y
-
-
 def layer_norm_case(g, with_bias, modulated):
     n, c, h, w = 2, 5, 3, 7
     x = randn(g, n, c, h, w)
@@ -73,7 +57,7 @@ def layer_norm_case(g, with_bias, modulated):
         rest = list(rest)
         b = rest.pop(0) if with_bias else None
         m = rest.pop(0) if modulated else None
-        return channel_layer_norm(x, weight, b, m)
+        return layer_norm_ref(x, weight, b, m)
 
     out, gout, grads = forward_backward(fn, inputs, g)
     d = {"x": x, "body.weight": weight, "out": out, "gout": gout, "gx": grads[0], "gweight": grads[1]}

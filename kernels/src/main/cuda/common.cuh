@@ -36,30 +36,39 @@ __device__ __forceinline__ void strided_offsets(const Strides2& s, int i, int& o
 __device__ __forceinline__ int global_thread() { return blockIdx.x * blockDim.x + threadIdx.x; }
 __device__ __forceinline__ int global_stride() { return gridDim.x * blockDim.x; }
 
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
+struct SumOp {
+    template <typename T>
+    __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+struct MaxOp {
+    __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// Reduces over the 32 lanes of a warp; every lane gets the result. All 32 lanes must call it.
+template <typename T, typename Op>
+__device__ __forceinline__ T warp_reduce(T v, Op op) {
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(FULL_MASK, v, o));
     return v;
 }
 
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
-    return v;
-}
-
-// Sum over the block (blockDim.x a multiple of 32, every thread calling); every thread gets the result.
 template <typename T>
-__device__ T block_sum(T v) {
+__device__ __forceinline__ T warp_sum(T v) { return warp_reduce(v, SumOp()); }
+
+__device__ __forceinline__ float warp_max(float v) { return warp_reduce(v, MaxOp()); }
+
+// Reduces over the block (blockDim.x a multiple of 32, every thread calling); every thread gets the
+// result. identity is op's neutral value (for the warps beyond the block's).
+template <typename T, typename Op>
+__device__ T block_reduce(T v, T identity, Op op) {
     __shared__ T part[32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    v = warp_sum(v);
+    v = warp_reduce(v, op);
     if (lane == 0) part[warp] = v;
     __syncthreads();
     int warps = blockDim.x >> 5;
-    T r = threadIdx.x < warps ? part[threadIdx.x] : T(0);
-    if (warp == 0) r = warp_sum(r);
+    T r = threadIdx.x < warps ? part[threadIdx.x] : identity;
+    if (warp == 0) r = warp_reduce(r, op);
     if (threadIdx.x == 0) part[0] = r;
     __syncthreads();
     r = part[0];
@@ -67,25 +76,14 @@ __device__ T block_sum(T v) {
     return r;
 }
 
-static __device__ float block_max(float v) {
-    __shared__ float part[32];
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    v = warp_max(v);
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    int warps = blockDim.x >> 5;
-    float r = threadIdx.x < warps ? part[threadIdx.x] : -INFINITY;
-    if (warp == 0) r = warp_max(r);
-    if (threadIdx.x == 0) part[0] = r;
-    __syncthreads();
-    r = part[0];
-    __syncthreads();
-    return r;
-}
+template <typename T>
+__device__ T block_sum(T v) { return block_reduce(v, T(0), SumOp()); }
+
+static __device__ float block_max(float v) { return block_reduce(v, -INFINITY, MaxOp()); }
 
 // Dynamic shared memory as a typed pointer (the emulator provides it per block).
 #ifdef DIFFIR_EMULATOR
-#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu_dynamic_shared())
+#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu::dynamic_shared())
 #else
 #define DYNAMIC_SHARED(T, name)                                  \
     extern __shared__ __align__(16) unsigned char name##_raw[]; \
@@ -96,7 +94,9 @@ __device__ __forceinline__ bool aligned16(const void* p) {
     return (reinterpret_cast<unsigned long long>(p) & 15ull) == 0;
 }
 
-// 16-byte global accesses at addresses the host promised to be 16-byte aligned (the emulator checks).
+// 16-byte accesses (global or shared memory) at addresses known to be 16-byte aligned: the Java glue
+// picks vector paths only when every tensor offset and row length is a multiple of 4 floats, and device
+// allocations are 256-byte aligned (the emulator checks).
 __device__ __forceinline__ float4 ld4(const float* p) {
 #ifdef DIFFIR_EMULATOR
     emu::check_aligned(p, 16, __FILE__, __LINE__);
@@ -109,6 +109,31 @@ __device__ __forceinline__ void st4(float* p, float4 v) {
     emu::check_aligned(p, 16, __FILE__, __LINE__);
 #endif
     *reinterpret_cast<float4*>(p) = v;
+}
+
+// Exact (erf) GELU x * Phi(x) and its derivative in float32 (no fast-math intrinsics: the tests ask for
+// 1e-5), through erfc so that the negative tail keeps its relative accuracy (1 + erf(x) cancels there).
+#define INV_SQRT2 0.70710678118654752440f     // 1/sqrt(2)
+#define INV_SQRT_2PI 0.39894228040143267794f  // 1/sqrt(2*pi)
+
+__device__ __forceinline__ float gelu(float x) { return 0.5f * x * erfcf(-x * INV_SQRT2); }
+
+// d/dx [x * Phi(x)] = Phi(x) + x * phi(x).
+__device__ __forceinline__ float gelu_grad(float x) {
+    float cdf = 0.5f * erfcf(-x * INV_SQRT2);
+    float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+    return cdf + x * pdf;
+}
+
+// gelu(x) and gelu'(x) together, sharing the erfc (the GDFN backward needs both). The density
+// uses exp2f (ex2 with its scaling; expf adds a range reduction of about 10 instructions, and this
+// function is most of the GDFN backward's instructions per pixel). Rounding the exponent
+// -x^2/2 * log2(e) costs about 1.3e-7 * |exponent| relative: under 5e-6 while the density is above 1e-12.
+#define NEG_HALF_LOG2E (-0.72134752044448170368f)  // -log2(e) / 2
+__device__ __forceinline__ void gelu_and_grad(float x, float& value, float& grad) {
+    const float cdf = 0.5f * erfcf(-x * INV_SQRT2);
+    value = x * cdf;
+    grad = cdf + x * (INV_SQRT_2PI * exp2f(NEG_HALF_LOG2E * x * x));
 }
 
 // Grid-stride maps over n elements: 16-byte loads and stores when every pointer is 16-byte aligned

@@ -31,6 +31,25 @@ extern "C" __global__ void im2col(const float* x, float* cols, int images, long 
     }
 }
 
+// Calls f(i, j, oy, ox) for every tap (i, j) and output pixel (oy, ox) that reads input pixel (y, x): the
+// gathers of the adjoint (transposed) convolution, y = oy*sh - ph + i and x = ox*sw - pw + j.
+template <typename F>
+__device__ __forceinline__ void for_each_reader(int y, int x, const ConvGeom& g, F f) {
+    for (int i = 0; i < g.kh; ++i) {
+        int ty = y + g.ph - i;
+        if (ty < 0 || ty % g.sh != 0) continue;
+        int oy = ty / g.sh;
+        if (oy >= g.oh) continue;
+        for (int j = 0; j < g.kw; ++j) {
+            int tx = x + g.pw - j;
+            if (tx < 0 || tx % g.sw != 0) continue;
+            int ox = tx / g.sw;
+            if (ox >= g.ow) continue;
+            f(i, j, oy, ox);
+        }
+    }
+}
+
 // The adjoint of im2col: gx[img][ci][y][x] = sum of the cols entries im2col would read it into.
 // One thread per input element gathers (no atomics, deterministic); overwrites gx.
 extern "C" __global__ void col2im(const float* cols, float* gx, int images, long long xImageStride, ConvGeom g) {
@@ -45,19 +64,7 @@ extern "C" __global__ void col2im(const float* cols, float* gx, int images, long
         int y = yx / g.w, xx = yx - y * g.w;
         const float* cimg = cols + (long long)img * g.c * kk * ohw + (long long)ci * kk * ohw;
         float acc = 0.0f;
-        for (int i = 0; i < g.kh; ++i) {
-            int ty = y + g.ph - i;
-            if (ty < 0 || ty % g.sh != 0) continue;
-            int oy = ty / g.sh;
-            if (oy >= g.oh) continue;
-            for (int j = 0; j < g.kw; ++j) {
-                int tx = xx + g.pw - j;
-                if (tx < 0 || tx % g.sw != 0) continue;
-                int ox = tx / g.sw;
-                if (ox >= g.ow) continue;
-                acc += cimg[(long long)(i * g.kw + j) * ohw + oy * g.ow + ox];
-            }
-        }
+        for_each_reader(y, xx, g, [&](int i, int j, int oy, int ox) { acc += cimg[(long long)(i * g.kw + j) * ohw + oy * g.ow + ox]; });
         gx[img * xImageStride + (long long)ci * g.h * g.w + yx] = acc;
     }
 }
@@ -99,19 +106,7 @@ extern "C" __global__ void dwconv_backward_input(const float* gy, const float* w
         const float* gp = gy + (long long)plane * g.oh * g.ow;
         const float* wp = w + c * g.kh * g.kw;
         float acc = 0.0f;
-        for (int i = 0; i < g.kh; ++i) {
-            int ty = y + g.ph - i;
-            if (ty < 0 || ty % g.sh != 0) continue;
-            int oy = ty / g.sh;
-            if (oy >= g.oh) continue;
-            for (int j = 0; j < g.kw; ++j) {
-                int tx = xx + g.pw - j;
-                if (tx < 0 || tx % g.sw != 0) continue;
-                int ox = tx / g.sw;
-                if (ox >= g.ow) continue;
-                acc = fmaf(gp[oy * g.ow + ox], wp[i * g.kw + j], acc);
-            }
-        }
+        for_each_reader(y, xx, g, [&](int i, int j, int oy, int ox) { acc = fmaf(gp[oy * g.ow + ox], wp[i * g.kw + j], acc); });
         gx[idx] = acc;
     }
 }

@@ -160,18 +160,6 @@ extern "C" __global__ void scalar_op(int op, const float* a, float s, float* out
 
 // ------------------------------------------------------------------ unary (UnaryOp)
 
-#define INV_SQRT2 0.70710678118654752f
-#define INV_SQRT_2PI 0.39894228040143268f
-
-// Exact GELU x * Phi(x), through erfc so the negative tail keeps its relative accuracy.
-__device__ __forceinline__ float gelu(float x) { return 0.5f * x * erfcf(-x * INV_SQRT2); }
-
-__device__ __forceinline__ float gelu_grad(float x) {
-    float cdf = 0.5f * erfcf(-x * INV_SQRT2);
-    float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-    return cdf + x * pdf;
-}
-
 __device__ __forceinline__ float java_signum(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
 
 template <int OP>

@@ -49,7 +49,7 @@ __device__ __forceinline__ float4 at_load_row4(const float* row, bool rowValid, 
     float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     if (!rowValid) return v;
     if (VEC) {
-        if (p < pEnd) v = fused_load4(row + p);  // VEC: pEnd and p are multiples of 4
+        if (p < pEnd) v = ld4(row + p);  // VEC: pEnd and p are multiples of 4
     } else {
         if (p < pEnd) v.x = row[p];
         if (p + 1 < pEnd) v.y = row[p + 1];
@@ -115,15 +115,15 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
             for (int k = 0; k < LPT; k++) {
                 const int g = tid + k * RC * RC, r = g / (AT_BK / 4), q = g % (AT_BK / 4);
                 if (g < ITEMS) {
-                    fused_store4(&Xs[r][4 * q], vx[k]);
-                    fused_store4(&Ys[r][4 * q], vy[k]);
+                    st4(&Xs[r][4 * q], vx[k]);
+                    st4(&Ys[r][4 * q], vy[k]);
                 }
             }
         } else {
             for (int g = tid; g < T * (AT_BK / 4); g += nthr) {
                 const int r = g / (AT_BK / 4), q = g % (AT_BK / 4), p = p0 + 4 * q;
-                fused_store4(&Xs[r][4 * q], at_load_row4<VEC>(Xb + (size_t) r * HW, r < rowsX, p, pEnd));
-                fused_store4(&Ys[r][4 * q], at_load_row4<VEC>(Yb + (size_t) r * HW, r < rowsY, p, pEnd));
+                st4(&Xs[r][4 * q], at_load_row4<VEC>(Xb + (size_t) r * HW, r < rowsX, p, pEnd));
+                st4(&Ys[r][4 * q], at_load_row4<VEC>(Yb + (size_t) r * HW, r < rowsY, p, pEnd));
             }
         }
         __syncthreads();
@@ -135,7 +135,7 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
 #pragma unroll
                 for (int k = 0; k < AT_BK; k += 4) {
                     float v[4];
-                    at_unpack(fused_load4(row + k), v);
+                    at_unpack(ld4(row + k), v);
                     s += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
                 }
                 nrm[e] = s;
@@ -145,9 +145,9 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
         for (int kk = 0; kk < AT_BK; kk += 4) {
             float xa[4][4], yb[4][4];
 #pragma unroll
-            for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Xs[ty + R * a][kk]), xa[a]);
+            for (int a = 0; a < 4; a++) at_unpack(ld4(&Xs[ty + R * a][kk]), xa[a]);
 #pragma unroll
-            for (int b = 0; b < 4; b++) at_unpack(fused_load4(&Ys[tx + R * b][kk]), yb[b]);
+            for (int b = 0; b < 4; b++) at_unpack(ld4(&Ys[tx + R * b][kk]), yb[b]);
 #pragma unroll
             for (int a = 0; a < 4; a++)
 #pragma unroll
@@ -250,10 +250,10 @@ fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temp
         float* row = A + (size_t) i * c;
         float m = -INFINITY;
         for (int j = lane; j < c; j += 32) m = fmaxf(m, row[j]);
-        m = fused_warp_max(m);
+        m = warp_max(m);
         float s = 0.0f;
         for (int j = lane; j < c; j += 32) s += expf(row[j] - m);
-        s = fused_warp_sum(s);
+        s = warp_sum(s);
         const float inv = 1.0f / s;
         for (int j = lane; j < c; j += 32) row[j] = expf(row[j] - m) * inv;
     }
@@ -267,6 +267,70 @@ fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temp
 // 4tx..4tx+3 (one float4) of rows ty + R*a. PAIR computes a second, independent product (M1, Y1,
 // d1, X1 -> O1) in the same pass: the backward's gq = Bq K + dq Q and gk = Bq^T Q + dk K read the
 // same Q and K tiles, so each is read from memory once.
+// acc[s][a][0..3] += sum over channels jj < jn of Ms[s][ty + R*a][jj] * Ys[s][jj][4tx .. 4tx+3]: one staged
+// block of channels of the apply's register tile (rows ty + R*a, pixels 4tx..4tx+3), for each product s.
+template <int NP, typename MTile, typename YTile>
+__device__ __forceinline__ void at_tile_product(const MTile& Ms, const YTile& Ys, int ty, int R, int tx, int jn,
+                                                float (&acc)[NP][4][4]) {
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+#pragma unroll 4
+        for (int jj = 0; jj < jn; jj += 4) {
+            float m[4][4];
+#pragma unroll
+            for (int a = 0; a < 4; a++) at_unpack(ld4(&Ms[s][ty + R * a][jj]), m[a]);
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                float y[4];
+                at_unpack(ld4(&Ys[s][jj + k][4 * tx]), y);
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
+            }
+        }
+    }
+}
+
+// The apply's epilogue: O[i][p .. p+3] = acc[s][a] (+ d[i] * X[i][p .. p+3] when d != null) for rows
+// i = row0 + R*a below c and p below HW, for each product s (operands d0, X0, O0 and d1, X1, O1). VEC
+// moves float4s (HW a multiple of 4); else the pixels below HW one by one.
+template <bool VEC, int NP>
+__device__ __forceinline__ void at_store_rows(const float (&acc)[NP][4][4], int row0, int R, int p, int c, int HW,
+                                              int bh, int n, size_t headOff, const float* __restrict__ d0,
+                                              const float* __restrict__ X0, long long xNS0, float* __restrict__ O0,
+                                              long long oNS0, const float* __restrict__ d1, const float* __restrict__ X1,
+                                              long long xNS1, float* __restrict__ O1, long long oNS1) {
+#pragma unroll
+    for (int s = 0; s < NP; s++) {
+        const float* d = s == 0 ? d0 : d1;
+        const float* X = s == 0 ? X0 : X1;
+        float* O = s == 0 ? O0 : O1;
+        const long long xNS = s == 0 ? xNS0 : xNS1, oNS = s == 0 ? oNS0 : oNS1;
+#pragma unroll
+        for (int a = 0; a < 4; a++) {
+            const int i = row0 + R * a;
+            if (i >= c || p >= HW) continue;
+            float v[4] = {acc[s][a][0], acc[s][a][1], acc[s][a][2], acc[s][a][3]};
+            if (d != nullptr) {
+                const float di = d[(size_t) bh * c + i];
+                float xv[4];
+                at_unpack(at_load_row4<VEC>(X + n * xNS + headOff + (size_t) i * HW, true, p, HW), xv);
+#pragma unroll
+                for (int q = 0; q < 4; q++) v[q] += di * xv[q];
+            }
+            float* o = O + n * oNS + headOff + (size_t) i * HW + p;
+            if (VEC) {
+                st4(o, make_float4(v[0], v[1], v[2], v[3]));
+            } else {
+#pragma unroll
+                for (int q = 0; q < 4; q++)
+                    if (p + q < HW) o[q] = v[q];
+            }
+        }
+    }
+}
+
 template <bool VEC, bool PAIR>
 __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const float* __restrict__ Y0, long long yNS0,
                                            const float* __restrict__ d0, const float* __restrict__ X0, long long xNS0,
@@ -319,64 +383,16 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
             const int r = e / (AT_PT / 4), q = e % (AT_PT / 4), j = j0 + r, p = p0 + 4 * q;
 #pragma unroll
             for (int s = 0; s < NP; s++)
-                fused_store4(&Ys[s][r][4 * q], at_load_row4<VEC>(Yb[s] + (size_t) min(j, c - 1) * HW, j < c, p, HW));
+                st4(&Ys[s][r][4 * q], at_load_row4<VEC>(Yb[s] + (size_t) min(j, c - 1) * HW, j < c, p, HW));
         }
         __syncthreads();
-#pragma unroll
-        for (int s = 0; s < NP; s++) {
-#pragma unroll 4
-            for (int jj = 0; jj < jn; jj += 4) {  // only real channels (c = 48: no padded steps)
-                float m[4][4];
-#pragma unroll
-                for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + R * a][jj]), m[a]);
-#pragma unroll
-                for (int k = 0; k < 4; k++) {
-                    float y[4];
-                    at_unpack(fused_load4(&Ys[s][jj + k][4 * tx]), y);
-#pragma unroll
-                    for (int a = 0; a < 4; a++)
-#pragma unroll
-                        for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
-                }
-            }
-        }
+        at_tile_product(Ms, Ys, ty, R, tx, jn, acc);  // only real channels (c = 48: no padded steps)
         __syncthreads();  // the next stage overwrites Ms, Ys
     }
-
-    const int p = p0 + 4 * tx;
-#pragma unroll
-    for (int s = 0; s < NP; s++) {
-        const float* d = s == 0 ? d0 : d1;
-        const float* X = s == 0 ? X0 : X1;
-        float* O = s == 0 ? O0 : O1;
-        const long long xNS = s == 0 ? xNS0 : xNS1, oNS = s == 0 ? oNS0 : oNS1;
-#pragma unroll
-        for (int a = 0; a < 4; a++) {
-            const int i = i0 + ty + R * a;
-            if (i >= c || p >= HW) continue;
-            float v[4] = {acc[s][a][0], acc[s][a][1], acc[s][a][2], acc[s][a][3]};
-            if (d != nullptr) {
-                const float di = d[(size_t) bh * c + i];
-                float xv[4];
-                at_unpack(at_load_row4<VEC>(X + n * xNS + headOff + (size_t) i * HW, true, p, HW), xv);
-#pragma unroll
-                for (int q = 0; q < 4; q++) v[q] += di * xv[q];
-            }
-            float* o = O + n * oNS + headOff + (size_t) i * HW + p;
-            if (VEC) {
-                fused_store4(o, make_float4(v[0], v[1], v[2], v[3]));
-            } else {
-#pragma unroll
-                for (int q = 0; q < 4; q++)
-                    if (p + q < HW) o[q] = v[q];
-            }
-        }
-    }
+    const int p = p0 + 4 * tx, row0 = i0 + ty;
+    at_store_rows<VEC>(acc, row0, R, p, c, HW, bh, n, headOff, d0, X0, xNS0, O0, oNS0, d1, X1, xNS1, O1, oNS1);
 }
 
-// A minimum of 3 blocks of 256 caps registers at 80 (4 blocks of 192 threads per SM at c = 48):
-// left free, ptxas took ~95 (single) and ~127 (pair) registers for 2-3 blocks per SM. The pair
-// kernels then spill a few bytes (4 in the vector variant), the single ones nothing.
 #define ATTN_APPLY(NAME, VEC, PAIR, MIN_BLOCKS)                                                            \
     extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS)                                          \
     NAME(const float* M0, const float* Y0, long long yNS0, const float* d0, const float* X0, long long xNS0,  \
@@ -431,21 +447,21 @@ __device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, c
         const int e = tid + k * NTHR, r = e / (T / 4), q = e % (T / 4);
         const bool ok = e < MITEMS && r < c && 4 * q < c;
 #pragma unroll
-        for (int s = 0; s < NP; s++) mv[s][k] = ok ? fused_load4(Mb[s] + (size_t) r * c + 4 * q) : zero;
+        for (int s = 0; s < NP; s++) mv[s][k] = ok ? ld4(Mb[s] + (size_t) r * c + 4 * q) : zero;
     }
 #pragma unroll
     for (int k = 0; k < YLPT; k++) {
         const int e = tid + k * NTHR, r = e / (AT_PT / 4), p = p0 + 4 * (e % (AT_PT / 4));
         const bool ok = e < YITEMS && r < c && p < HW;
 #pragma unroll
-        for (int s = 0; s < NP; s++) yv[s][k] = ok ? fused_load4(Yb[s] + (size_t) r * HW + p) : zero;
+        for (int s = 0; s < NP; s++) yv[s][k] = ok ? ld4(Yb[s] + (size_t) r * HW + p) : zero;
     }
 #pragma unroll
     for (int k = 0; k < MLPT; k++) {
         const int e = tid + k * NTHR;
         if (e < MITEMS) {
 #pragma unroll
-            for (int s = 0; s < NP; s++) fused_store4(&Ms[s][e / (T / 4)][4 * (e % (T / 4))], mv[s][k]);
+            for (int s = 0; s < NP; s++) st4(&Ms[s][e / (T / 4)][4 * (e % (T / 4))], mv[s][k]);
         }
     }
 #pragma unroll
@@ -453,7 +469,7 @@ __device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, c
         const int e = tid + k * NTHR;
         if (e < YITEMS) {
 #pragma unroll
-            for (int s = 0; s < NP; s++) fused_store4(&Ys[s][e / (AT_PT / 4)][4 * (e % (AT_PT / 4))], yv[s][k]);
+            for (int s = 0; s < NP; s++) st4(&Ys[s][e / (AT_PT / 4)][4 * (e % (AT_PT / 4))], yv[s][k]);
         }
     }
     __syncthreads();
@@ -465,47 +481,8 @@ __device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, c
         for (int a = 0; a < 4; a++)
 #pragma unroll
             for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
-#pragma unroll
-    for (int s = 0; s < NP; s++) {
-#pragma unroll 4
-        for (int jj = 0; jj < c; jj += 4) {
-            float m[4][4];
-#pragma unroll
-            for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Ms[s][ty + RC * a][jj]), m[a]);
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                float y[4];
-                at_unpack(fused_load4(&Ys[s][jj + k][4 * tx]), y);
-#pragma unroll
-                for (int a = 0; a < 4; a++)
-#pragma unroll
-                    for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
-            }
-        }
-    }
-
-    const int p = p0 + 4 * tx;
-#pragma unroll
-    for (int s = 0; s < NP; s++) {
-        const float* d = s == 0 ? d0 : d1;
-        const float* X = s == 0 ? X0 : X1;
-        float* O = s == 0 ? O0 : O1;
-        const long long xNS = s == 0 ? xNS0 : xNS1, oNS = s == 0 ? oNS0 : oNS1;
-#pragma unroll
-        for (int a = 0; a < 4; a++) {
-            const int i = ty + RC * a;
-            if (i >= c || p >= HW) continue;
-            float v[4] = {acc[s][a][0], acc[s][a][1], acc[s][a][2], acc[s][a][3]};
-            if (d != nullptr) {
-                const float di = d[(size_t) bh * c + i];
-                float xv[4];
-                at_unpack(fused_load4(X + n * xNS + headOff + (size_t) i * HW + p), xv);
-#pragma unroll
-                for (int q = 0; q < 4; q++) v[q] += di * xv[q];
-            }
-            fused_store4(O + n * oNS + headOff + (size_t) i * HW + p, make_float4(v[0], v[1], v[2], v[3]));
-        }
-    }
+    at_tile_product(Ms, Ys, ty, RC, tx, c, acc);
+    at_store_rows<true>(acc, ty, RC, p0 + 4 * tx, c, HW, bh, n, headOff, d0, X0, xNS0, O0, oNS0, d1, X1, xNS1, O1, oNS1);
 }
 
 #define ATTN_APPLY_FIXED(NAME, RC, PAIR, MIN_BLOCKS)                                                       \
@@ -559,7 +536,7 @@ fused_attn_bwd_coef(const float* __restrict__ Gall, int gStride, const float* __
     for (int i = warp; i < c; i += AT_SMALL_THREADS / 32) {  // one warp per row
         float rd = 0.0f;
         for (int j = lane; j < c; j += 32) rd += GA[i * c + j] * A[i * c + j];
-        rd = fused_warp_sum(rd);
+        rd = warp_sum(rd);
         float rq = 0.0f;
         for (int j = lane; j < c; j += 32) {
             const float a = A[i * c + j];
@@ -572,7 +549,7 @@ fused_attn_bwd_coef(const float* __restrict__ Gall, int gStride, const float* __
             BqT[off + j * c + i] = b;
             AT[off + j * c + i] = a;
         }
-        rq = fused_warp_sum(rq);
+        rq = warp_sum(rq);
         if (lane == 0) {
             dq[(size_t) bh * c + i] = qn[i] > 1e-12f ? -t * rq / (qn[i] * qn[i]) : 0.0f;
             gt += rq;
@@ -582,7 +559,7 @@ fused_attn_bwd_coef(const float* __restrict__ Gall, int gStride, const float* __
     for (int j = warp; j < c; j += AT_SMALL_THREADS / 32) {  // one warp per column
         float rk = 0.0f;
         for (int i = lane; i < c; i += 32) rk += gS[off + i * c + j] * (G[i * c + j] / (qn[i] * kn[j]));
-        rk = fused_warp_sum(rk);
+        rk = warp_sum(rk);
         if (lane == 0) dk[(size_t) bh * c + j] = kn[j] > 1e-12f ? -t * rk / (kn[j] * kn[j]) : 0.0f;
     }
     if (lane == 0) wsum[warp] = gt;
@@ -671,9 +648,9 @@ __device__ __forceinline__ void ap_gram_stage(const float (*Xs)[AP_ROW], const f
     for (int kk = 0; kk < AP_BK; kk += 4) {
         float xa[4][4], yb[NB][4];
 #pragma unroll
-        for (int a = 0; a < 4; a++) at_unpack(fused_load4(&Xs[gi + RC * a][kk]), xa[a]);
+        for (int a = 0; a < 4; a++) at_unpack(ld4(&Xs[gi + RC * a][kk]), xa[a]);
 #pragma unroll
-        for (int b = 0; b < NB; b++) at_unpack(fused_load4(&Ys[gj + 16 * b][kk]), yb[b]);
+        for (int b = 0; b < NB; b++) at_unpack(ld4(&Ys[gj + 16 * b][kk]), yb[b]);
 #pragma unroll
         for (int a = 0; a < 4; a++)
 #pragma unroll
@@ -692,11 +669,11 @@ __device__ __forceinline__ void ap_apply_stage(const float (*Ms)[ApGeo<RC>::MROW
     for (int jj = 0; jj < T; jj += 4) {
         float m[2][4];
 #pragma unroll
-        for (int a = 0; a < 2; a++) at_unpack(fused_load4(&Ms[rg + 2 * RC * a][jj]), m[a]);
+        for (int a = 0; a < 2; a++) at_unpack(ld4(&Ms[rg + 2 * RC * a][jj]), m[a]);
 #pragma unroll
         for (int k = 0; k < 4; k++) {
             float y[4];
-            at_unpack(fused_load4(&Ys[jj + k][4 * px]), y);
+            at_unpack(ld4(&Ys[jj + k][4 * px]), y);
 #pragma unroll
             for (int a = 0; a < 2; a++)
 #pragma unroll
@@ -718,11 +695,11 @@ __device__ __forceinline__ void ap_apply_store(float* O, const float (&acc)[2][4
         float v[4] = {acc[a][0], acc[a][1], acc[a][2], acc[a][3]};
         if (d != nullptr) {
             float xv[4];
-            at_unpack(fused_load4(&Xs[i][4 * px]), xv);
+            at_unpack(ld4(&Xs[i][4 * px]), xv);
 #pragma unroll
             for (int q = 0; q < 4; q++) v[q] += d[i] * xv[q];
         }
-        fused_store4(O + (size_t) i * HW + p, make_float4(v[0], v[1], v[2], v[3]));
+        st4(O + (size_t) i * HW + p, make_float4(v[0], v[1], v[2], v[3]));
     }
 }
 
@@ -772,7 +749,7 @@ __device__ __forceinline__ void attn_gram_pipe(const float* __restrict__ q, cons
 #pragma unroll
             for (int kk = 0; kk < AP_BK; kk += 4) {
                 float v[4];
-                at_unpack(fused_load4(row + kk), v);
+                at_unpack(ld4(row + kk), v);
                 nrm += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
             }
         }
@@ -840,9 +817,9 @@ __device__ __forceinline__ void attn_apply_softmax_pipe(const float* __restrict_
         const bool one = lane < T, two = lane + 32 < T;
         const float s0 = one ? Ms[i][lane] / (rn[i] * rn[T + lane]) * t : -INFINITY;
         const float s1 = two ? Ms[i][lane + 32] / (rn[i] * rn[T + lane + 32]) * t : -INFINITY;
-        const float m = fused_warp_max(fmaxf(s0, s1));
+        const float m = warp_max(fmaxf(s0, s1));
         const float e0 = one ? expf(s0 - m) : 0.0f, e1 = two ? expf(s1 - m) : 0.0f;
-        const float inv = 1.0f / fused_warp_sum(e0 + e1);
+        const float inv = 1.0f / warp_sum(e0 + e1);
         if (one) {
             const float a0 = expf(s0 - m) * inv;
             Ms[i][lane] = a0;
@@ -996,7 +973,7 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
         const bool one = lane < T, two = lane + 32 < T;
         const float a0 = one ? M1[i][lane] : 0.0f, g0 = one ? M0[i][lane] : 0.0f;
         const float a1 = two ? M1[i][lane + 32] : 0.0f, g1 = two ? M0[i][lane + 32] : 0.0f;
-        const float rd = fused_warp_sum(g0 * a0 + g1 * a1);
+        const float rd = warp_sum(g0 * a0 + g1 * a1);
         float rq = 0.0f;
         if (one) {
             const float gs = a0 * (g0 - rd), inv = 1.0f / (rn[i] * rn[T + lane]);
@@ -1012,7 +989,7 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
             aux[i * T + lane + 32] = p;
             M0[i][lane + 32] = t * gs * inv;
         }
-        rq = fused_warp_sum(rq);
+        rq = warp_sum(rq);
         if (lane == 0) {
             dqk[i] = rn[i] > 1e-12f ? -t * rq / (rn[i] * rn[i]) : 0.0f;
             gt += rq;
@@ -1030,8 +1007,8 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
         float rk = 0.0f;
 #pragma unroll 4
         for (int i = part4; i < T; i += 4) rk += aux[i * T + j];
-        rk += __shfl_xor_sync(FUSED_FULL_MASK, rk, 1);
-        rk += __shfl_xor_sync(FUSED_FULL_MASK, rk, 2);
+        rk += __shfl_xor_sync(FULL_MASK, rk, 1);
+        rk += __shfl_xor_sync(FULL_MASK, rk, 2);
         const float kn = rn[T + j];
         if (part4 == 0) dqk[T + j] = kn > 1e-12f ? -t * rk / (kn * kn) : 0.0f;
     }

@@ -50,7 +50,7 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
 #pragma unroll
     for (int j = 0; j < 4; j++) {
         const int oy = y0 + 4 * ty + j;
-        if (oy < H && ox < W) o[(size_t) oy * W + ox] = fused_gelu(z1[j]) * z2[j];
+        if (oy < H && ox < W) o[(size_t) oy * W + ox] = gelu(z1[j]) * z2[j];
     }
 }
 
@@ -138,7 +138,7 @@ __device__ __forceinline__ void gdfn_bwd_gz(const float (*const (&xs)[3])[GS_ROW
             if (Y < H && X < W) {  // no output there, so no gradient
                 const float g = xs[2][4 * ty + j + 2 * P][GS_COL0 + tx];
                 float act, dact;
-                fused_gelu_and_grad(z1[j], act, dact);
+                gelu_and_grad(z1[j], act, dact);
                 g1[j] = g * dact * z2[j];
                 g2[j] = g * act;
             }
@@ -196,7 +196,7 @@ __device__ __forceinline__ void gdfn_bwd_gz(const float (*const (&xs)[3])[GS_ROW
                 }
             const float g = xs[2][er + P][GS_COL0 - P + ec];
             float act, dact;
-            fused_gelu_and_grad(z1, act, dact);
+            gelu_and_grad(z1, act, dact);
             g1 = g * dact * z2;
             g2 = g * act;
         }
@@ -412,7 +412,7 @@ fused_gdfn_bwd_finalize(const float* __restrict__ part, float* __restrict__ gw, 
         float s = 0.0f;
 #pragma unroll 4
         for (int t = lane; t < NT; t += 32) s += pp[t];
-        s = fused_warp_sum(s);
+        s = warp_sum(s);
         if (lane == 0) {
             if (j < KK) {
                 if (gw != nullptr) gw[(size_t) ch * KK + j] = s;

@@ -223,8 +223,8 @@ __device__ __forceinline__ void ln_backward(const float* __restrict__ x, const f
             s1 += g[k] * xh;
         }
         if (part != nullptr) {  // uniform branch: every lane takes it
-            s0 = fused_warp_sum(s0);
-            s1 = fused_warp_sum(s1);
+            s0 = warp_sum(s0);
+            s1 = warp_sum(s1);
             if (lane == 0) {
                 float* pp = part + (((size_t) n * C + c) * Q + q) * 2;
                 pp[0] = s0;
@@ -369,8 +369,8 @@ fused_ln_bwd_reduce(const float* __restrict__ part, const float* __restrict__ w,
             s0 += pp[2 * q];
             s1 += pp[2 * q + 1];
         }
-        s0 = fused_warp_sum(s0);
-        s1 = fused_warp_sum(s1);
+        s0 = warp_sum(s0);
+        s1 = warp_sum(s1);
         if (lane == 0) {
             red[0][warp] = s0;
             red[1][warp] = s1;

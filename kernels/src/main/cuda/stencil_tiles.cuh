@@ -50,7 +50,7 @@ __device__ __forceinline__ void tile_stage(const float* const (&planes)[NPL], fl
         for (int k = 0; k < L4; k++) {
             const int e = tid + k * G_THREADS, pl = e / (ROWS * Q), rem = e % (ROWS * Q), r = rem / Q, q = rem % Q;
             const int gy = y0 - HALO + r, gx = x0 + 4 * q;  // W % 4 == 0: a float4 starting inside is inside
-            v4[k] = e < ITEMS4 && gy >= 0 && gy < H && gx < W ? fused_load4(tile_pick(planes, pl) + (size_t) gy * W + gx)
+            v4[k] = e < ITEMS4 && gy >= 0 && gy < H && gx < W ? ld4(tile_pick(planes, pl) + (size_t) gy * W + gx)
                                                               : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         }
         if constexpr (HALO > 0) {
@@ -65,7 +65,7 @@ __device__ __forceinline__ void tile_stage(const float* const (&planes)[NPL], fl
 #pragma unroll
         for (int k = 0; k < L4; k++) {
             const int e = tid + k * G_THREADS, pl = e / (ROWS * Q), rem = e % (ROWS * Q), r = rem / Q, q = rem % Q;
-            if (e < ITEMS4) fused_store4(&tile_pick(dst, pl)[r][GS_COL0 + 4 * q], v4[k]);
+            if (e < ITEMS4) st4(&tile_pick(dst, pl)[r][GS_COL0 + 4 * q], v4[k]);
         }
         if constexpr (HALO > 0) {
 #pragma unroll

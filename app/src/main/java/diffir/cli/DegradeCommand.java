@@ -8,9 +8,9 @@ import diffir.image.ImageFiles;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Makes degraded inputs from clean images with a task's synthetic degradation. */
@@ -18,16 +18,13 @@ import picocli.CommandLine.Option;
         description = {"Makes degraded inputs from clean images.",
                 "The same synthesis as training: camera-shake blur, real-world-like downscaling, or inpainting masks. Each " +
                 "image's degradation depends only on --seed and its file name, so reruns give the same files."})
-final class DegradeCommand implements Callable<Integer> {
+final class DegradeCommand extends CliCommand {
     @Option(names = "--task", required = true, paramLabel = "deblur|sr2|sr4|inpaint", converter = Converters.TaskConverter.class,
             description = "Degradation: deblur (motion blur), sr2/sr4 (blur, downscale, noise, JPEG), inpaint (free-form holes).")
     Task task;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE|DIR", description = "Clean image, or folder of images.")
-    Path input;
-
-    @Option(names = "--output", required = true, paramLabel = "FILE|DIR", description = "Output PNG, or folder for them.")
-    Path output;
+    @Mixin
+    ImageJobs files;
 
     @Option(names = "--seed", defaultValue = "0", description = "Random seed (default ${DEFAULT-VALUE}).")
     long seed;
@@ -36,12 +33,9 @@ final class DegradeCommand implements Callable<Integer> {
             description = "Also write the ground truth each output pairs with (cropped to a multiple of the scale) into this folder.")
     Path gtOutput;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
     @Override
     public Integer call() throws Exception {
-        List<ImageJobs.Job> jobs = ImageJobs.plan(input, output, "--input", "--output");
+        List<ImageJobs.Job> jobs = files.plan();
         ImageJobs.runAll(jobs, job -> {
             Image gt = ImageFiles.readRgb(job.input());
             int s = task.scale();
@@ -59,8 +53,8 @@ final class DegradeCommand implements Callable<Integer> {
             }
             ImageFiles.writePng(job.output(), lq);
         });
-        spec.commandLine().getOut().println("degraded " + jobs.size() + (jobs.size() == 1 ? " image" : " images") + " (" + task.id()
-                + ", seed " + seed + ") into " + (jobs.size() == 1 ? jobs.getFirst().output() : output));
+        writer().println("degraded " + jobs.size() + (jobs.size() == 1 ? " image" : " images") + " (" + task.id() + ", seed " + seed
+                + ") into " + files.destination(jobs));
         return 0;
     }
 

@@ -32,9 +32,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,7 +48,7 @@ import picocli.CommandLine.Option;
                 "photos and prints PSNR/SSIM of blurred input vs S1 vs S2. The iteration counts are sized to --minutes on this " +
                 "machine (8.5 minutes in all by default; the runs end early rather than late). Writes side-by-side PNGs (blurred | S1 | S2 | " +
                 "sharp), the loss curves and both runs into the output folder."})
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand extends CliCommand {
     /** Training photos and the held-out ones (one colour photo, one gray picture). */
     static final List<String> TRAIN = List.of("astronaut", "coffee", "rocket", "brick", "grass", "gravel"), HELD_OUT = List.of("chelsea", "camera");
 
@@ -71,9 +69,6 @@ final class DemoCommand implements Callable<Integer> {
 
     @Mixin
     ComputeOptions compute;
-
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
 
     // The demo's problem and network: moderate blur, a DIRformer of width 16 with two blocks per level and
     // no refinement blocks (measured to learn fastest per second here), gradients clipped for stability
@@ -110,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
         } else if (Files.exists(dir)) {
             throw new UserException("--out " + dir + " is a file; choose a new folder");
         }
-        PrintWriter o = spec.commandLine().getOut();
+        PrintWriter o = writer();
         Path train = dir.resolve("data/train"), test = dir.resolve("data/test");
         for (String n : TRAIN) ImageFiles.writePng(train.resolve(n + ".png"), Samples.load(n).image());
         for (String n : HELD_OUT) ImageFiles.writePng(test.resolve(n + ".png"), Samples.load(n).image());
@@ -135,7 +130,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         TrainSpec s1 = spec(Stage.S1, train, test, n1, null);
         Trainer.Result r1 = new Trainer(s1, dir.resolve("s1"), device, new Trainer.Schedule((int) Math.max(1, (n1 + 3) / 4), (int) n1, 0, false, 2),
-                o, Main.usesProcessStdout(spec)).run();
+                o, reportsToProcessStdout()).run();
         long n2;
         if (s2Steps != null) {
             n2 = s2Steps;
@@ -146,7 +141,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         TrainSpec s2 = spec(Stage.S2, train, test, n2, r1.files().model());
         Trainer.Result r2 = new Trainer(s2, dir.resolve("s2"), device, new Trainer.Schedule((int) Math.max(1, (n2 + 3) / 4), (int) n2, 0, false, 2),
-                o, Main.usesProcessStdout(spec)).run();
+                o, reportsToProcessStdout()).run();
 
         List<TrainLog.Row> rows = new ArrayList<>(readLog(r1.files().log(), 0));
         rows.addAll(readLog(r2.files().log(), n1));

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,7 +27,7 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Scores restored images against ground truth (PSNR, SSIM).",
                 "Per-image and mean PSNR/SSIM with basicsr's definitions. Files are paired by name without extension (a.png with a.jpg)."})
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand extends CliCommand {
     @Option(names = "--pred", required = true, paramLabel = "FILE|DIR", description = "Restored image or folder.")
     Path pred;
 
@@ -43,9 +42,6 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Also write the table as CSV.")
     Path csv;
-
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
 
     /** One scored pair. */
     record Score(String name, double psnr, double ssim) {}
@@ -67,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
                 throw new UserException(p + ": " + ex.getMessage());
             }
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = writer();
         out.print(table(scores, yChannel ? "Y" : "RGB"));
         if (csv != null) {
             StringBuilder b = new StringBuilder("image,psnr,ssim\n");

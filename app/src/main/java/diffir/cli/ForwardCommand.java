@@ -6,15 +6,12 @@ import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
 import diffir.engine.io.Npy;
 import diffir.model.ArchConfig;
-import diffir.model.Checkpoints;
 import diffir.model.DiffIRModel;
 import diffir.model.DiffIRS1;
 import diffir.model.DiffIRS2;
 
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,9 +21,9 @@ import picocli.CommandLine.Option;
         description = {"Runs one evaluation pass on raw .npy arrays.",
                 "Input and output are NCHW float32 arrays; no padding, no clamping. S1 needs --gt; S2 starts its reverse chain " +
                 "from --noise (B x prior length) or from seeded Gaussian noise."})
-final class ForwardCommand implements Callable<Integer> {
-    @Option(names = "--weights", required = true, paramLabel = "CKPT", description = "Checkpoint (.safetensors or the reference's .pth).")
-    Path weights;
+final class ForwardCommand extends CliCommand {
+    @Mixin
+    WeightsOption weights;
 
     @Option(names = "--lq", required = true, paramLabel = "LQ.npy", description = "Input batch, N x C x H x W float32.")
     Path lq;
@@ -49,13 +46,10 @@ final class ForwardCommand implements Callable<Integer> {
     @Mixin
     ComputeOptions compute;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
     @Override
     public Integer call() throws Exception {
         Device device = compute.device();
-        DiffIRModel m = Checkpoints.load(weights, device);
+        DiffIRModel m = weights.load(device);
         ArchConfig c = m.config();
         Tensor x = Npy.read(lq, device);
         int[] s = x.shape();
@@ -96,7 +90,7 @@ final class ForwardCommand implements Callable<Integer> {
         }
         if (iprOut != null) Npy.write(iprOut, ipr);
         Npy.write(out, result);
-        spec.commandLine().getOut().println("wrote " + out + " " + Shapes.str(result.shape()));
+        writer().println("wrote " + out + " " + Shapes.str(result.shape()));
         return 0;
     }
 }

@@ -12,13 +12,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import picocli.CommandLine.Option;
+
 /**
- * The file-or-folder convention of the image commands: --input FILE with --output FILE (or an existing
- * folder), or --input DIR with --output DIR (PNG files of the same names). Every input's header is read
- * before anything is written, and a run that fails midway says which outputs it had written.
+ * The file-or-folder convention of the image commands, and their flags (a picocli mixin): --input FILE
+ * with --output FILE (or an existing folder), or --input DIR with --output DIR (PNG files of the same
+ * names). Every input's header is read before anything is written, and a run that fails midway says
+ * which outputs it had written.
  */
 final class ImageJobs {
-    private ImageJobs() {}
+    @Option(names = "--input", required = true, paramLabel = "FILE|DIR", description = "Input image, or folder of images.")
+    Path input;
+
+    @Option(names = "--output", required = true, paramLabel = "FILE|DIR", description = "Output PNG, or folder for them.")
+    Path output;
 
     /** One input image and the PNG it becomes. */
     record Job(Path input, Path output) {}
@@ -29,25 +36,31 @@ final class ImageJobs {
         void run(Job job) throws IOException;
     }
 
-    static List<Job> plan(Path input, Path output, String inFlag, String outFlag) throws IOException {
-        if (!Files.exists(input)) throw new NoSuchFileException(input.toString(), null, "no such file or folder (" + inFlag + ")");
+    /** The jobs --input and --output name; fails, before anything is written, on any input that is not an image. */
+    List<Job> plan() throws IOException {
+        if (!Files.exists(input)) throw new NoSuchFileException(input.toString(), null, "no such file or folder (--input)");
         List<Job> jobs = new ArrayList<>();
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output))
-                throw new UserException(outFlag + " " + output + " is a file; with a folder as " + inFlag + ", give a folder");
+                throw new UserException("--output " + output + " is a file; with a folder as --input, give a folder");
             for (Path f : ImageFolders.list(input)) jobs.add(new Job(f, output.resolve(pngName(f))));
         } else {
             Path out = Files.isDirectory(output) ? output.resolve(pngName(input)) : output;
             if (!out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png"))
-                throw new UserException(outFlag + " " + output + ": outputs are written as PNG; give a name ending in .png or a folder");
+                throw new UserException("--output " + output + ": outputs are written as PNG; give a name ending in .png or a folder");
             jobs.add(new Job(input, out));
         }
         for (Job j : jobs) {
             if (Files.exists(j.output()) && Files.isSameFile(j.input(), j.output()))
-                throw new UserException(j.output() + " is also an input; choose another " + outFlag);
+                throw new UserException(j.output() + " is also an input; choose another --output");
             ImageFiles.dimensions(j.input()); // not an image, or a broken header: fail before writing anything
         }
         return jobs;
+    }
+
+    /** Where a run's outputs went: its one output file, or the --output folder. */
+    Path destination(List<Job> jobs) {
+        return jobs.size() == 1 ? jobs.getFirst().output() : output;
     }
 
     static String pngName(Path file) {

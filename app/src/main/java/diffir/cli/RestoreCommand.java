@@ -7,7 +7,6 @@ import diffir.image.Image;
 import diffir.image.ImageFiles;
 import diffir.image.LoadedImage;
 import diffir.image.Resize;
-import diffir.model.Checkpoints;
 import diffir.model.DiffIRModel;
 import diffir.model.Stage;
 import diffir.model.ArchTask;
@@ -19,9 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,15 +29,12 @@ import picocli.CommandLine.Option;
                 "Any size: reflect-padded to the model's multiple and cropped back, large ones in overlapping tiles. " +
                 "Gray inputs give gray outputs, alpha is re-attached, 16-bit inputs give 16-bit PNGs."},
         footer = {"", "Example:", "  diffir restore --weights runs/s2/model.safetensors --input blurred/ --output restored/"})
-final class RestoreCommand implements Callable<Integer> {
-    @Option(names = "--weights", required = true, paramLabel = "CKPT", description = "S2 checkpoint (.safetensors, or the reference's .pth).")
-    Path weights;
+final class RestoreCommand extends CliCommand {
+    @Mixin
+    WeightsOption weights;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE|DIR", description = "Degraded image, or folder of images.")
-    Path input;
-
-    @Option(names = "--output", required = true, paramLabel = "FILE|DIR", description = "Output PNG, or folder for them.")
-    Path output;
+    @Mixin
+    ImageJobs files;
 
     @Option(names = "--tile", defaultValue = "512", paramLabel = "N",
             description = "Run images larger than N x N as overlapping N x N tiles to bound memory; 0 never tiles (default ${DEFAULT-VALUE}).")
@@ -59,21 +53,18 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     ComputeOptions compute;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
     @Override
     public Integer call() throws Exception {
         Device device = compute.device();
         if (tile < 0) throw new UserException("--tile must be >= 0, got " + tile);
         if (tile > 0 && (overlap < 0 || overlap >= tile)) throw new UserException("--tile-overlap must be in [0, --tile), got " + overlap);
-        List<ImageJobs.Job> jobs = ImageJobs.plan(input, output, "--input", "--output");
+        List<ImageJobs.Job> jobs = files.plan();
         boolean inpaint;
         Restorer restorer;
         {
-            DiffIRModel m = Checkpoints.load(weights, device);
+            DiffIRModel m = weights.load(device);
             if (m.stage() != Stage.S2)
-                throw new UserException("--weights " + weights + " is an S1 (pretraining) network, which needs the ground truth;"
+                throw new UserException("--weights " + weights.file + " is an S1 (pretraining) network, which needs the ground truth;"
                         + " restore needs the S2 network (train --stage s2)");
             inpaint = m.config().task() == ArchTask.INPAINT;
             if (inpaint && mask == null) throw new UserException("this is an inpainting network: give the holes with --mask FILE|DIR");
@@ -82,7 +73,7 @@ final class RestoreCommand implements Callable<Integer> {
                 throw new UserException("--tile " + tile + " is smaller than the network's multiple " + m.config().window());
             restorer = new Restorer(m, seed, tile, overlap);
         }
-        if (inpaint && Files.isDirectory(input)) jobs = jobs.stream().filter(j -> !j.input().getFileName().toString().contains("_mask.")).toList();
+        if (inpaint && Files.isDirectory(files.input)) jobs = jobs.stream().filter(j -> !j.input().getFileName().toString().contains("_mask.")).toList();
         int scale = restorer.model().config().outputScale();
         long t0 = System.nanoTime();
         ImageJobs.runAll(jobs, job -> {
@@ -100,8 +91,8 @@ final class RestoreCommand implements Callable<Integer> {
             if (alpha != null && scale > 1) alpha = Resize.bicubic(alpha, scale).clamp01();
             ImageFiles.writePng(job.output(), out, alpha, li.bitDepth() == 16 ? 16 : 8);
         });
-        spec.commandLine().getOut().printf(Locale.ROOT, "restored %d image%s in %.1f s into %s%n", jobs.size(), jobs.size() == 1 ? "" : "s",
-                (System.nanoTime() - t0) / 1e9, jobs.size() == 1 ? jobs.getFirst().output() : output);
+        writer().printf(Locale.ROOT, "restored %d image%s in %.1f s into %s%n", jobs.size(), jobs.size() == 1 ? "" : "s",
+                (System.nanoTime() - t0) / 1e9, files.destination(jobs));
         return 0;
     }
 

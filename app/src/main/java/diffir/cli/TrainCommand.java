@@ -15,7 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
+import java.util.function.Function;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
                 "  diffir train --task deblur --stage s1 --data photos/ --out runs/s1 --steps 2000 --dim 16 --blocks 1,1,1,1 " +
                 "--refinement 1 --patch 64 --batch 4",
                 "  diffir train --task deblur --stage s2 --s1 runs/s1/model.safetensors --data photos/ --out runs/s2 --steps 2000"})
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand extends CliCommand {
     @Option(names = "--task", required = true, paramLabel = "deblur|sr2|sr4|inpaint", converter = Converters.TaskConverter.class,
             description = "What to learn; the synthetic degradation applied to clean images.")
     Task task;
@@ -102,9 +102,6 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ComputeOptions compute;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
     @Override
     public Integer call() throws Exception {
         Device device = compute.device();
@@ -122,8 +119,8 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage());
         }
-        Trainer.Result r = new Trainer(ts, out, device, sched, spec.commandLine().getOut(), Main.usesProcessStdout(spec)).run();
-        spec.commandLine().getOut().printf(Locale.ROOT, "trained %s to iteration %d in %.0f s: weights in %s%n", ts.stage(), r.step(), r.seconds(),
+        Trainer.Result r = new Trainer(ts, out, device, sched, writer(), reportsToProcessStdout()).run();
+        writer().printf(Locale.ROOT, "trained %s to iteration %d in %.0f s: weights in %s%n", ts.stage(), r.step(), r.seconds(),
                 r.files().model());
         return 0;
     }
@@ -151,18 +148,18 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             cfg = arch.apply(stored != null ? stored.arch() : ArchOptions.preset(task));
         }
-        long n = pick(steps, stored == null ? null : stored.steps(), 100_000L);
-        long enc = pick(encoderSteps, stored == null ? null : stored.encoderSteps(), st == Stage.S2 ? n / 4 : 0L);
-        return new TrainSpec(task, st, data, val != null ? val : stored != null ? stored.val() : null, cfg, n,
-                pick(batch, stored == null ? null : stored.batch(), 8), pick(patch, stored == null ? null : stored.patch(), 128),
-                pick(lr, stored == null ? null : stored.lr(), 2e-4), pick(seed, stored == null ? null : stored.seed(), 0L),
-                st == Stage.S2 ? s1Path : null, enc, pick(emaDecay, stored == null ? null : stored.emaDecay(), 0.999),
-                pick(valCrop, stored == null ? null : stored.valCrop(), 256), pick(maxBlur, stored == null ? null : stored.maxBlur(), 0),
-                pick(clipGrad, stored == null ? null : stored.clipGrad(), 0.0));
+        long n = pick(steps, stored, TrainSpec::steps, 100_000L);
+        long enc = pick(encoderSteps, stored, TrainSpec::encoderSteps, st == Stage.S2 ? n / 4 : 0L);
+        return new TrainSpec(task, st, data, pick(val, stored, TrainSpec::val, null), cfg, n, pick(batch, stored, TrainSpec::batch, 8),
+                pick(patch, stored, TrainSpec::patch, 128), pick(lr, stored, TrainSpec::lr, 2e-4), pick(seed, stored, TrainSpec::seed, 0L),
+                st == Stage.S2 ? s1Path : null, enc, pick(emaDecay, stored, TrainSpec::emaDecay, 0.999),
+                pick(valCrop, stored, TrainSpec::valCrop, 256), pick(maxBlur, stored, TrainSpec::maxBlur, 0),
+                pick(clipGrad, stored, TrainSpec::clipGrad, 0.0));
     }
 
-    private static <T> T pick(T given, T stored, T fallback) {
-        return given != null ? given : stored != null ? stored : fallback;
+    /** The flag's value if given, else the stored run's (when resuming), else the default. */
+    private static <T> T pick(T given, TrainSpec stored, Function<TrainSpec, T> field, T fallback) {
+        return given != null ? given : stored != null ? field.apply(stored) : fallback;
     }
 
     private static ArchConfig s1Config(Path file) throws Exception {

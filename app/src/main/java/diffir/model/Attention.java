@@ -36,6 +36,13 @@ final class Attention extends Module {
 
     /** Attention of an input that is already normalised and modulated. */
     Tensor forward(Tensor x) {
-        return projectOut.forward(Ops.channelAttention(qkvDwconv.forward(qkv.forward(x)), temperature, heads));
+        Tensor q = qkv.forward(x);
+        Tensor qd = qkvDwconv.forward(q);
+        Temporaries.free(q);
+        Tensor a = Ops.channelAttention(qd, temperature, heads);
+        Temporaries.free(qd);
+        Tensor out = projectOut.forward(a);
+        Temporaries.free(a);
+        return out;
     }
 }

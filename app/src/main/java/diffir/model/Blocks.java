@@ -19,19 +19,25 @@ final class Blocks extends Module {
     }
 
     Tensor forward(Tensor x, ModulationBank.Modulations mods) {
-        boolean inference = !Autograd.enabled();
-        for (TransformerBlock b : blocks) {
-            if (!inference) {
-                x = b.forward(x, mods);
-                continue;
-            }
-            // Without a graph nothing else refers to a block's intermediates: free them as the block
-            // ends, so inference holds about one block's worth of activations at a time.
-            try (MemoryScope scope = MemoryScope.open()) {
-                x = scope.keep(b.forward(x, mods));
-            }
+        if (Autograd.enabled()) {
+            for (TransformerBlock b : blocks) x = b.forward(x, mods);
+            return x;
         }
-        return x;
+        // Without a graph nothing else refers to a block's intermediates: free them as the block ends,
+        // and each block's output once the next block has read it, so inference holds about one block's
+        // worth of activations at a time.
+        try (MemoryScope run = MemoryScope.open()) {
+            Tensor in = x;
+            for (TransformerBlock b : blocks) {
+                Tensor next;
+                try (MemoryScope scope = MemoryScope.open()) {
+                    next = scope.keep(b.forward(x, mods));
+                }
+                if (x != in) MemoryScope.free(x);
+                x = next;
+            }
+            return run.keep(x);
+        }
     }
 
     int size() {

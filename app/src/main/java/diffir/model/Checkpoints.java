@@ -60,8 +60,13 @@ public final class Checkpoints {
         } catch (IllegalArgumentException e) {
             throw new CheckpointFormatException(file, e.getMessage(), e);
         }
-        DiffIRModel model = DiffIRModel.create(stage, cfg, Init.on(device, 0));
+        // Built without random draws: the strict load below overwrites every parameter.
+        DiffIRModel model = DiffIRModel.create(stage, cfg, Init.forLoading(device));
         loadInto(model, state, file, true);
+        state = null;
+        // Reading left about twice the weights in garbage (the file's bytes, the state dict's copies), much of
+        // it too large for the young generation: collect it now, or the heap would grow around it for good.
+        System.gc();
         return model;
     }
 

@@ -96,21 +96,58 @@ public final class DIRformer extends Module {
         int u = cfg.lqUnshuffle();
         Tensor feat = u > 1 ? Ops.pixelUnshuffle(inp, u) : inp;
         ModulationBank.Modulations mods = bank.compute(ipr);  // every block's [k1 | k2] in one product
-        Tensor e1 = encoder1.forward(patchEmbed.forward(feat), mods);
-        Tensor e2 = encoder2.forward(down12.forward(e1), mods);
-        Tensor e3 = encoder3.forward(down23.forward(e2), mods);
-        Tensor lat = latent.forward(down34.forward(e3), mods);
-        Tensor d3 = decoder3.forward(reduce3.forward(Ops.concat(1, up43.forward(lat), e3)), mods);
-        Tensor d2 = decoder2.forward(reduce2.forward(Ops.concat(1, up32.forward(d3), e2)), mods);
-        Tensor d1 = decoder1.forward(Ops.concat(1, up21.forward(d2), e1), mods);
+        // Inference frees every intermediate after its last use (Temporaries: a no-op when recording a graph).
+        Tensor pe = patchEmbed.forward(feat);
+        if (feat != inp) Temporaries.free(feat);
+        Tensor e1 = encoder1.forward(pe, mods);
+        Temporaries.freeInput(pe, e1);
+        Tensor e2 = level(encoder2, down12.forward(e1), mods);
+        Tensor e3 = level(encoder3, down23.forward(e2), mods);
+        Tensor lat = level(latent, down34.forward(e3), mods);
+        Tensor d3 = level(decoder3, reduce3, up43, lat, e3, mods);
+        Temporaries.free(lat, e3);
+        Tensor d2 = level(decoder2, reduce2, up32, d3, e2, mods);
+        Temporaries.free(d3, e2);
+        Tensor u1 = up21.forward(d2);
+        Temporaries.free(d2);
+        Tensor cat1 = Ops.concat(1, u1, e1);
+        Temporaries.free(u1, e1);
+        Tensor d1 = decoder1.forward(cat1, mods);
+        Temporaries.freeInput(cat1, d1);
+        if (cfg.residual() == ArchConfig.Residual.NONE) return output.forward(d1);
+        Tensor r = refinement.forward(d1, mods);
+        Temporaries.freeInput(d1, r);
         return switch (cfg.residual()) {
-            case NONE -> output.forward(d1);
-            case INPUT -> Ops.add(output.forward(refinement.forward(d1, mods)), inp);
+            case NONE -> throw new AssertionError();
+            case INPUT -> {
+                Tensor o = output.forward(r);
+                Temporaries.free(r);
+                yield Ops.add(o, inp);
+            }
             case NEAREST_UPSAMPLED_INPUT -> {
                 Tensor up = cfg.scale() > 1 ? Ops.upsampleNearest(inp, cfg.scale()) : inp;
-                yield Ops.add(tail.forward(refinement.forward(d1, mods)), up);
+                Tensor t = tail.forward(r);
+                Temporaries.free(r);
+                yield Ops.add(t, up);
             }
         };
+    }
+
+    /** An encoder level (or the latent) after its downsampling: blocks(down), freeing down. */
+    private static Tensor level(Blocks blocks, Tensor down, ModulationBank.Modulations mods) {
+        Tensor out = blocks.forward(down, mods);
+        Temporaries.freeInput(down, out);
+        return out;
+    }
+
+    /** A decoder level: blocks(reduce(concat(up(below), skip))), freeing the intermediates (not below or skip). */
+    private static Tensor level(Blocks blocks, Conv2d reduce, Resample up, Tensor below, Tensor skip, ModulationBank.Modulations mods) {
+        Tensor u = up.forward(below);
+        Tensor cat = Ops.concat(1, u, skip);
+        Temporaries.free(u);
+        Tensor red = reduce.forward(cat);
+        Temporaries.free(cat);
+        return level(blocks, red, mods);
     }
 
     private void checkInputs(Tensor inp, Tensor ipr) {

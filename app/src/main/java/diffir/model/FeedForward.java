@@ -32,6 +32,11 @@ final class FeedForward extends Module {
 
     /** The feed-forward of an input that is already normalised and modulated. */
     Tensor forward(Tensor x) {
-        return projectOut.forward(Ops.gatedDwConv(projectIn.forward(x), dwconv.weight(), dwconv.bias()));
+        Tensor h = projectIn.forward(x);
+        Tensor g = Ops.gatedDwConv(h, dwconv.weight(), dwconv.bias());
+        Temporaries.free(h);
+        Tensor out = projectOut.forward(g);
+        Temporaries.free(g);
+        return out;
     }
 }

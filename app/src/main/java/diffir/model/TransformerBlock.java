@@ -24,7 +24,16 @@ final class TransformerBlock extends Module {
     }
 
     Tensor forward(Tensor x, ModulationBank.Modulations mods) {
-        x = Ops.add(x, attn.forward(norm1.forward(x, attn.modulation(mods))));
-        return Ops.add(x, ffn.forward(norm2.forward(x, ffn.modulation(mods))));
+        Tensor n1 = norm1.forward(x, attn.modulation(mods));
+        Tensor a = attn.forward(n1);
+        Temporaries.free(n1);
+        Tensor x1 = Ops.add(x, a);
+        Temporaries.free(a);
+        Tensor n2 = norm2.forward(x1, ffn.modulation(mods));
+        Tensor f = ffn.forward(n2);
+        Temporaries.free(n2);
+        Tensor out = Ops.add(x1, f);
+        Temporaries.free(f, x1);
+        return out;
     }
 }

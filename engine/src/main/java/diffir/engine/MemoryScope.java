@@ -59,6 +59,19 @@ public final class MemoryScope implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Releases t's storage at once when the innermost open scope owns it (t was made there and not kept);
+     * otherwise does nothing. For code that made a temporary it no longer needs, such as inference that
+     * drops each layer's input once the next layer has read it, so that memory is reused before the scope
+     * ends. Views of the same storage are released with it. Returns whether it released anything.
+     */
+    public static boolean free(Tensor t) {
+        MemoryScope s = CURRENT.get();
+        if (t == null || s == null || !s.owned.remove(t.storage())) return false;
+        t.storage().release();
+        return true;
+    }
+
     /** Number of storages this scope would release now. */
     public int size() {
         return owned.size();

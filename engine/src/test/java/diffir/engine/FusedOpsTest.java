@@ -91,6 +91,21 @@ class FusedOpsTest {
         }
     }
 
+    /** Both CPU paths of the gated conv (flat planes up to 32 wide, rows above) and their boundary widths. */
+    @Test
+    void gatedDwConvEqualsCompositionAtEveryWidth() {
+        int hd = 3;
+        for (int k : new int[]{3, 5})
+            for (int w : new int[]{5, 8, 16, 31, 32, 33, 48, 64}) {
+                Equivalence.check("K=" + k + " W=" + w, in -> Ops.gatedDwConv(in[0], in[1], in[2]),
+                        in -> {
+                            List<Tensor> z = Ops.chunk(Ops.conv2d(in[0], in[1], in[2], 1, k / 2, 2 * hd), 2, 1);
+                            return Ops.mul(Ops.gelu(z.get(0)), z.get(1));
+                        },
+                        param(40 + w, 2, 2 * hd, 7, w), scaled(41 + k, 0.4f, 2 * hd, 1, k, k), param(42, 2 * hd));
+            }
+    }
+
     private static boolean cpuConvAvailable() {
         try {
             Ops.conv2d(Tensor.zeros(Device.CPU, 1, 1, 3, 3), Tensor.zeros(Device.CPU, 1, 1, 3, 3), null, 1, 1, 1);

@@ -43,6 +43,27 @@ class MemoryScopeTest {
     }
 
     @Test
+    void freeReleasesOnlyWhatTheInnermostScopeOwns() {
+        Tensor outside = Tensor.ones(Device.CPU, 3);
+        try (MemoryScope outer = MemoryScope.open()) {
+            Tensor a = Ops.addScalar(outside, 1);
+            try (MemoryScope inner = MemoryScope.open()) {
+                Tensor b = Ops.addScalar(a, 1);
+                assertFalse(MemoryScope.free(a), "a belongs to the outer scope");
+                assertFalse(MemoryScope.free(outside), "outside belongs to no scope");
+                assertTrue(MemoryScope.free(b));
+                assertTrue(b.storage().released());
+                assertEquals(0, inner.size());
+                assertFalse(MemoryScope.free(b), "freed once");
+            }
+            assertFalse(a.storage().released());
+            assertTrue(MemoryScope.free(a));
+        }
+        assertFalse(outside.storage().released());
+        assertArrayEquals(new float[]{1, 1, 1}, outside.toFloatArray());
+    }
+
+    @Test
     void closingOutOfOrderFails() {
         MemoryScope a = MemoryScope.open();
         MemoryScope b = MemoryScope.open();

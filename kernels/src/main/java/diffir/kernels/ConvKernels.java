@@ -121,71 +121,70 @@ public final class ConvKernels {
     // ---------------------------------------------------------------- im2col + GEMM
 
     private static void im2colForward(CudaBackend b, Tensor x, Tensor w, ConvSpec s, Tensor out) {
-        int cg = s.cPerGroup(), og = s.oPerGroup(), kk = s.kh() * s.kw(), rows = cg * kk;
-        int hw = s.h() * s.w(), ohw = s.outH() * s.outW();
-        int chunk = imagesPerChunk(s);
-        Tensor cols = b.scratch(Math.toIntExact((long) chunk * rows * ohw));
-        for (int g = 0; g < s.groups(); g++) {
-            for (int n0 = 0; n0 < s.n(); n0 += chunk) {
-                int imgs = Math.min(chunk, s.n() - n0);
-                long xAt = b.ptr(x) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
-                b.launch("im2col", b.grid("im2col", (long) imgs * rows * ohw), CudaBackend.block(), 0,
-                        new Ptr(xAt), cols, imgs, (long) s.c() * hw, geom(s, cg));
-                GemmKernels.gemm(b, false, false, og, ohw, rows, 1f, b.ptr(w) + 4L * g * og * rows, rows, 0,
-                        b.ptr(cols), ohw, (long) rows * ohw, 0f,
-                        b.ptr(out) + 4L * ((long) n0 * s.o() + (long) g * og) * ohw, ohw, (long) s.o() * ohw, imgs);
-            }
-        }
-        Reference.reachabilityFence(cols);
+        int og = s.oPerGroup(), rows = colRows(s), ohw = s.outH() * s.outW();
+        inChunks(b, s, (g, n0, imgs, cols) -> {
+            im2col(b, x, s, g, n0, imgs, cols);
+            GemmKernels.gemm(b, false, false, og, ohw, rows, 1f, b.ptr(w) + 4L * g * og * rows, rows, 0,
+                    b.ptr(cols), ohw, (long) rows * ohw, 0f,
+                    b.ptr(out) + 4L * ((long) n0 * s.o() + (long) g * og) * ohw, ohw, (long) s.o() * ohw, imgs);
+        });
     }
 
     private static void col2imBackward(CudaBackend b, Tensor gy, Tensor w, ConvSpec s, Tensor gx) {
-        int cg = s.cPerGroup(), og = s.oPerGroup(), kk = s.kh() * s.kw(), rows = cg * kk;
-        int hw = s.h() * s.w(), ohw = s.outH() * s.outW();
-        int chunk = imagesPerChunk(s);
-        Tensor cols = b.scratch(Math.toIntExact((long) chunk * rows * ohw));
-        for (int g = 0; g < s.groups(); g++) {
-            for (int n0 = 0; n0 < s.n(); n0 += chunk) {
-                int imgs = Math.min(chunk, s.n() - n0);
-                // cols_i (rows x ohw) = W_g^T (rows x og) gy[i, g] (og x ohw)
-                GemmKernels.gemm(b, true, false, rows, ohw, og, 1f, b.ptr(w) + 4L * g * og * rows, rows, 0,
-                        b.ptr(gy) + 4L * ((long) n0 * s.o() + (long) g * og) * ohw, ohw, (long) s.o() * ohw, 0f,
-                        b.ptr(cols), ohw, (long) rows * ohw, imgs);
-                long gxAt = b.ptr(gx) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
-                b.launch("col2im", b.grid("col2im", (long) imgs * cg * hw), CudaBackend.block(), 0,
-                        cols, new Ptr(gxAt), imgs, (long) s.c() * hw, geom(s, cg));
-            }
-        }
-        Reference.reachabilityFence(cols);
+        int cg = s.cPerGroup(), og = s.oPerGroup(), rows = colRows(s), hw = s.h() * s.w(), ohw = s.outH() * s.outW();
+        inChunks(b, s, (g, n0, imgs, cols) -> {
+            // cols_i (rows x ohw) = W_g^T (rows x og) gy[i, g] (og x ohw)
+            GemmKernels.gemm(b, true, false, rows, ohw, og, 1f, b.ptr(w) + 4L * g * og * rows, rows, 0,
+                    b.ptr(gy) + 4L * ((long) n0 * s.o() + (long) g * og) * ohw, ohw, (long) s.o() * ohw, 0f,
+                    b.ptr(cols), ohw, (long) rows * ohw, imgs);
+            long gxAt = b.ptr(gx) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
+            b.launch("col2im", b.grid("col2im", (long) imgs * cg * hw), CudaBackend.block(), 0,
+                    cols, new Ptr(gxAt), imgs, (long) s.c() * hw, geom(s, cg));
+        });
     }
 
     private static void im2colWeight(CudaBackend b, Tensor x, Tensor gy, ConvSpec s, Tensor gw) {
-        int cg = s.cPerGroup(), og = s.oPerGroup(), kk = s.kh() * s.kw(), rows = cg * kk;
-        int hw = s.h() * s.w(), ohw = s.outH() * s.outW();
-        int chunk = imagesPerChunk(s);
-        Tensor cols = b.scratch(Math.toIntExact((long) chunk * rows * ohw));
-        for (int g = 0; g < s.groups(); g++) {
-            for (int n0 = 0; n0 < s.n(); n0 += chunk) {
-                int imgs = Math.min(chunk, s.n() - n0);
-                long xAt = b.ptr(x) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
-                b.launch("im2col", b.grid("im2col", (long) imgs * rows * ohw), CudaBackend.block(), 0,
-                        new Ptr(xAt), cols, imgs, (long) s.c() * hw, geom(s, cg));
-                // gw_g (og x rows) += gy[i, g] (og x ohw) cols_i^T (ohw x rows), one image at a time.
-                for (int i = 0; i < imgs; i++) {
-                    boolean first = n0 + i == 0;
-                    GemmKernels.gemm(b, false, true, og, rows, ohw, 1f,
-                            b.ptr(gy) + 4L * ((long) (n0 + i) * s.o() + (long) g * og) * ohw, ohw, 0,
-                            b.ptr(cols) + 4L * i * rows * ohw, ohw, 0, first ? 0f : 1f,
-                            b.ptr(gw) + 4L * g * og * rows, rows, 0, 1);
-                }
+        int og = s.oPerGroup(), rows = colRows(s), ohw = s.outH() * s.outW();
+        inChunks(b, s, (g, n0, imgs, cols) -> {
+            im2col(b, x, s, g, n0, imgs, cols);
+            // gw_g (og x rows) += gy[i, g] (og x ohw) cols_i^T (ohw x rows), one image at a time.
+            for (int i = 0; i < imgs; i++) {
+                boolean first = n0 + i == 0;
+                GemmKernels.gemm(b, false, true, og, rows, ohw, 1f,
+                        b.ptr(gy) + 4L * ((long) (n0 + i) * s.o() + (long) g * og) * ohw, ohw, 0,
+                        b.ptr(cols) + 4L * i * rows * ohw, ohw, 0, first ? 0f : 1f,
+                        b.ptr(gw) + 4L * g * og * rows, rows, 0, 1);
             }
-        }
+        });
+    }
+
+    /** Rows of an image's column matrix: one per (input channel of the group, kernel tap). */
+    private static int colRows(ConvSpec s) {
+        return s.cPerGroup() * s.kh() * s.kw();
+    }
+
+    /** Work on images [n0, n0 + imgs) of group g, with cols room for their column matrices. */
+    @FunctionalInterface
+    private interface ChunkWork {
+        void run(int g, int n0, int imgs, Tensor cols);
+    }
+
+    /** Runs work for every group and every chunk of images whose column matrices fit in MAX_COLS floats (at least one image). */
+    private static void inChunks(CudaBackend b, ConvSpec s, ChunkWork work) {
+        long perImage = (long) colRows(s) * s.outH() * s.outW();
+        int chunk = (int) Math.max(1, Math.min(s.n(), MAX_COLS / Math.max(1, perImage)));
+        Tensor cols = b.scratch(Math.toIntExact(chunk * perImage));
+        for (int g = 0; g < s.groups(); g++)
+            for (int n0 = 0; n0 < s.n(); n0 += chunk) work.run(g, n0, Math.min(chunk, s.n() - n0), cols);
         Reference.reachabilityFence(cols);
     }
 
-    private static int imagesPerChunk(ConvSpec s) {
-        long perImage = (long) s.cPerGroup() * s.kh() * s.kw() * s.outH() * s.outW();
-        return (int) Math.max(1, Math.min(s.n(), MAX_COLS / Math.max(1, perImage)));
+    /** cols = the column matrices of images [n0, n0 + imgs) of group g of x. */
+    private static void im2col(CudaBackend b, Tensor x, ConvSpec s, int g, int n0, int imgs, Tensor cols) {
+        int cg = s.cPerGroup(), hw = s.h() * s.w();
+        long xAt = b.ptr(x) + 4L * ((long) n0 * s.c() + (long) g * cg) * hw;
+        b.launch("im2col", b.grid("im2col", (long) imgs * colRows(s) * s.outH() * s.outW()), CudaBackend.block(), 0,
+                new Ptr(xAt), cols, imgs, (long) s.c() * hw, geom(s, cg));
     }
 
     // ---------------------------------------------------------------- depthwise, tiled

@@ -402,16 +402,11 @@ public final class CudaDriver implements DeviceApi {
         return stagingWaits;
     }
 
-    /**
-     * cuLaunchKernel through FFM. Each argument is written into an 8-byte-aligned slot of one native
-     * buffer (a struct argument takes as many slots as it needs) and the kernelParams array points at
-     * the slots; the driver copies the values during the call, so the buffer is reused at once (the
-     * caller holds the driver's lock).
-     */
+    /** cuLaunchKernel through FFM, with the arguments laid out by {@link KernelParams} (the caller holds the driver's lock). */
     private static final class Launcher {
-        private static final int MAX_ARGS = 64, VALUE_BYTES = 4096;
         private final MethodHandle cuLaunchKernel;
-        private final MemorySegment values, pointers, stream;
+        private final KernelParams params = new KernelParams(Arena.ofShared());
+        private final MemorySegment stream;
 
         Launcher(long stream) {
             MemorySegment symbol = SymbolLookup.libraryLookup("libcuda.so.1", Arena.global()).find("cuLaunchKernel")
@@ -420,36 +415,11 @@ public final class CudaDriver implements DeviceApi {
                     ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                     ValueLayout.ADDRESS));
-            Arena arena = Arena.ofShared();
-            values = arena.allocate(VALUE_BYTES, 16);
-            pointers = arena.allocate(8L * MAX_ARGS, 8);
             this.stream = MemorySegment.ofAddress(stream);
         }
 
         int launch(String kernel, long function, Dim3 grid, Dim3 block, int sharedBytes, Object[] args) {
-            if (args.length > MAX_ARGS) throw new IllegalArgumentException("kernel " + kernel + ": more than " + MAX_ARGS + " arguments");
-            long at = 0;
-            for (int i = 0; i < args.length; i++) {
-                Object a = args[i];
-                long size = a instanceof int[] s ? 4L * s.length : 8;
-                if (at + size > VALUE_BYTES) throw new IllegalArgumentException("kernel " + kernel + ": arguments exceed " + VALUE_BYTES + " bytes");
-                if (a instanceof Ptr p) {
-                    values.set(ValueLayout.JAVA_LONG, at, p.address());
-                } else if (a instanceof Integer v) {
-                    values.set(ValueLayout.JAVA_INT, at, v);
-                } else if (a instanceof Float v) {
-                    values.set(ValueLayout.JAVA_FLOAT, at, v);
-                } else if (a instanceof Long v) {
-                    values.set(ValueLayout.JAVA_LONG, at, v);
-                } else if (a instanceof int[] s) {
-                    MemorySegment.copy(s, 0, values, ValueLayout.JAVA_INT, at, s.length);
-                } else {
-                    throw new IllegalArgumentException("kernel " + kernel + ": argument " + i + " of type "
-                            + (a == null ? "null" : a.getClass().getSimpleName()) + " is not a Ptr, Integer, Long, Float or int[]");
-                }
-                pointers.setAtIndex(ValueLayout.JAVA_LONG, i, values.address() + at);
-                at += (size + 7) & ~7L;
-            }
+            MemorySegment pointers = params.write(kernel, args);
             try {
                 return (int) cuLaunchKernel.invokeExact(MemorySegment.ofAddress(function), grid.x(), grid.y(), grid.z(),
                         block.x(), block.y(), block.z(), sharedBytes, stream, pointers, MemorySegment.NULL);

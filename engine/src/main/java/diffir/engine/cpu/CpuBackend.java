@@ -35,7 +35,24 @@ public final class CpuBackend implements Backend {
     public Storage allocate(long numel) {
         if (numel > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException("tensor of " + numel + " elements exceeds the CPU backend's 2^31 limit");
-        return new CpuStorage(new float[(int) numel]);
+        return new CpuStorage(ArrayPool.take((int) numel), numel, true);
+    }
+
+    /**
+     * The most tensor memory (bytes) allocated and not yet released at once since {@link #resetPeakMemory};
+     * storage left to the garbage collector without a release counts as held.
+     */
+    public long peakMemoryBytes() {
+        return ArrayPool.peakOutFloats() * Float.BYTES;
+    }
+
+    public void resetPeakMemory() {
+        ArrayPool.resetPeak();
+    }
+
+    /** Bytes of released arrays the backend keeps for reuse. */
+    public long pooledBytes() {
+        return ArrayPool.pooledFloats() * Float.BYTES;
     }
 
     @Override
@@ -113,6 +130,18 @@ public final class CpuBackend implements Backend {
     public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms,
                                          Tensor gy, Tensor gqkv, Tensor gtemp) {
         CpuFused.channelAttentionBackward(qkv, temperature, heads, attn, norms, gy, gqkv, gtemp);
+    }
+
+    @Override
+    public boolean channelAttention(Tensor qkv, Tensor temperature, int heads, Tensor out, Tensor attn, Tensor norms, Tensor gram) {
+        CpuFused.channelAttention(qkv, temperature, heads, out, attn, norms, gram);
+        return gram != null;
+    }
+
+    @Override
+    public void channelAttentionBackward(Tensor qkv, Tensor temperature, int heads, Tensor attn, Tensor norms, Tensor gram,
+                                         Tensor gy, Tensor gqkv, Tensor gtemp) {
+        CpuFused.channelAttentionBackward(qkv, temperature, heads, attn, norms, gram, gy, gqkv, gtemp);
     }
 
     @Override public void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamParams p) { CpuOptim.adam(param, grad, m, v, p); }

@@ -28,9 +28,18 @@ final class CpuDepthwise {
         return holder[0];
     }
 
+    /** Whether the spec's planes are small enough for {@link FlatPlanes} (stride 1, same padding). */
+    private static boolean flat(ConvSpec s) {
+        return FlatPlanes.applies(s.w(), s.kh(), s.kw(), s.strideH(), s.strideW(), s.padH(), s.padW());
+    }
+
     /** out[n, c] = bias[c] + correlate(x[n, c], w[c]) with the spec's stride and padding. */
     static void forward(float[] x, int xo, float[] w, int wo, float[] bias, int bo, ConvSpec s, float[] out, int oo) {
         int c = s.c(), h = s.h(), wd = s.w(), kh = s.kh(), kw = s.kw(), oh = s.outH(), ow = s.outW();
+        if (flat(s)) {
+            flatCorrelate(x, xo, w, wo, false, bias, bo, s, out, oo);
+            return;
+        }
         int ph = (oh - 1) * s.strideH() + kh, pw = (ow - 1) * s.strideW() + kw;
         Parallel.range(s.n() * c, 1, (from, to) -> {
             float[] pad = padded(ph * pw);
@@ -47,6 +56,11 @@ final class CpuDepthwise {
     /** gx[n, c] = sum over taps of w[c, r, s] * gy[n, c] at the output pixels that read each input pixel. */
     static void backwardInput(float[] gy, int go, float[] w, int wo, ConvSpec s, float[] gx, int xo) {
         int c = s.c(), h = s.h(), wd = s.w(), kh = s.kh(), kw = s.kw(), oh = s.outH(), ow = s.outW();
+        if (flat(s)) {
+            // Stride 1 with same padding: the input gradient is the same correlation over gy, kernel flipped.
+            flatCorrelate(gy, go, w, wo, true, null, 0, s, gx, xo);
+            return;
+        }
         float[] flipped = new float[c * kh * kw];
         for (int ch = 0; ch < c; ch++)
             for (int t = 0; t < kh * kw; t++) flipped[ch * kh * kw + t] = w[wo + ch * kh * kw + kh * kw - 1 - t];
@@ -65,6 +79,10 @@ final class CpuDepthwise {
     /** gw[c, r, s] = sum over images and output pixels of gy * the input pixel that tap (r, s) read. */
     static void backwardWeight(float[] x, int xo, float[] gy, int go, ConvSpec s, float[] gw, int wo) {
         int c = s.c(), h = s.h(), wd = s.w(), kh = s.kh(), kw = s.kw(), oh = s.outH(), ow = s.outW();
+        if (flat(s)) {
+            flatWeightGrad(x, xo, gy, go, s, gw, wo);
+            return;
+        }
         int sh = s.strideH(), sw = s.strideW();
         int ph = (oh - 1) * sh + kh, pw = (ow - 1) * sw + kw;
         Parallel.range(c, 1, (from, to) -> {
@@ -84,6 +102,44 @@ final class CpuDepthwise {
                     }
                 }
                 System.arraycopy(sums, 0, gw, wo + ch * kh * kw, kh * kw);
+            }
+        });
+    }
+
+    /** Every plane of src correlated with its channel's kernel (flipped: rotated 180 degrees) plus bias, through flat planes. */
+    private static void flatCorrelate(float[] src, int so, float[] w, int wo, boolean flip, float[] bias, int bo, ConvSpec s,
+                                      float[] out, int oo) {
+        int c = s.c(), h = s.h(), wd = s.w(), k = s.kh(), kk = k * k, p = h * wd;
+        int padLen = FlatPlanes.paddedLength(h, wd, k), flatLen = FlatPlanes.flatLength(h, wd, k);
+        Parallel.range(s.n() * c, Math.max(1, 4096 / Math.max(1, p * kk)), (from, to) -> {
+            float[] pad = FlatPlanes.scratch(0, padLen), res = FlatPlanes.scratch(1, flatLen), taps = FlatPlanes.scratch(2, kk);
+            for (int plane = from; plane < to; plane++) {
+                int ch = plane % c;
+                if (flip) DepthwiseRows.flip(w, wo + ch * kk, kk, taps);
+                else System.arraycopy(w, wo + ch * kk, taps, 0, kk);
+                FlatPlanes.pad(src, so + plane * p, h, wd, k, pad);
+                FlatPlanes.correlate(pad, h, wd, k, taps, 0, bias == null ? 0f : bias[bo + ch], res);
+                FlatPlanes.fromFlat(res, h, wd, k, out, oo + plane * p);
+            }
+        });
+    }
+
+    /** gw[c] = sum over images of the flat weight gradient of gy[n, c] against x[n, c]. */
+    private static void flatWeightGrad(float[] x, int xo, float[] gy, int go, ConvSpec s, float[] gw, int wo) {
+        int c = s.c(), h = s.h(), wd = s.w(), k = s.kh(), kk = k * k, p = h * wd;
+        int padLen = FlatPlanes.paddedLength(h, wd, k), flatLen = FlatPlanes.flatLength(h, wd, k);
+        Parallel.range(c, Math.max(1, 4096 / Math.max(1, s.n() * p * kk)), (from, to) -> {
+            float[] pad = FlatPlanes.scratch(0, padLen), g = FlatPlanes.scratch(1, flatLen);
+            double[] acc = new double[kk];
+            for (int ch = from; ch < to; ch++) {
+                Arrays.fill(acc, 0);
+                for (int n = 0; n < s.n(); n++) {
+                    int plane = n * c + ch;
+                    FlatPlanes.pad(x, xo + plane * p, h, wd, k, pad);
+                    FlatPlanes.toFlat(gy, go + plane * p, h, wd, k, g);
+                    FlatPlanes.weightGrad(g, pad, h, wd, k, acc);
+                }
+                for (int t = 0; t < kk; t++) gw[wo + ch * kk + t] = (float) acc[t];
             }
         });
     }

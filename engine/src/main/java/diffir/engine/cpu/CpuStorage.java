@@ -7,14 +7,24 @@ import diffir.engine.backend.Storage;
  * CPU storage is a plain {@code float[]}: the JIT eliminates bounds checks in simple loops, the
  * Vector API loads from arrays at full speed, and the garbage collector frees buffers as soon as the
  * autograd graph drops them. The cost is a 2^31-element limit per tensor, far above what DiffIR needs.
+ * Storage the backend allocated goes back to its {@link ArrayPool} when released; arrays handed in
+ * from outside (file readers) never do, as their owner may still hold them.
  */
 public final class CpuStorage implements Storage {
     private float[] data;
     private final long size;
+    private final boolean pooled;
 
     public CpuStorage(float[] data) {
+        this(data, data.length, false);
+    }
+
+    /** size floats at the start of data (a pooled array may be longer). */
+    CpuStorage(float[] data, long size, boolean pooled) {
+        if (size > data.length) throw new IllegalArgumentException("storage of " + size + " floats in an array of " + data.length);
         this.data = data;
-        this.size = data.length;
+        this.size = size;
+        this.pooled = pooled;
     }
 
     /** The array; fails clearly once released. */
@@ -24,10 +34,15 @@ public final class CpuStorage implements Storage {
         return d;
     }
 
-    /** Drops the array so the collector can take it at once, even while views of it are still reachable. */
+    /**
+     * Drops the array, even while views of it are still reachable: back to the pool when the backend
+     * allocated it, else to the collector.
+     */
     @Override
     public void release() {
+        float[] d = data;
         data = null;
+        if (pooled && d != null) ArrayPool.give(d);
     }
 
     @Override

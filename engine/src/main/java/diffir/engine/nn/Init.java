@@ -7,7 +7,9 @@ import java.util.SplittableRandom;
 
 /**
  * Where and how new parameters are made: the device they live on and the seeded generator their
- * initial values come from. Passed to every layer constructor.
+ * initial values come from. Passed to every layer constructor. Without a generator
+ * ({@link #forLoading}) random parameters start at zero: for a network whose every parameter a strict
+ * state-dict load overwrites next, which then costs neither the random draws nor their garbage.
  */
 public record Init(Device device, SplittableRandom rng) {
     public static Init cpu(long seed) {
@@ -18,9 +20,14 @@ public record Init(Device device, SplittableRandom rng) {
         return new Init(device, new SplittableRandom(seed));
     }
 
-    /** Uniform in [-bound, bound). */
+    /** Parameters to be overwritten by a strict load: what would be random is zero. */
+    public static Init forLoading(Device device) {
+        return new Init(device, null);
+    }
+
+    /** Uniform in [-bound, bound) (zero without a generator). */
     public Tensor uniform(float bound, int... shape) {
-        return Tensor.rand(device, rng, -bound, bound, shape);
+        return rng == null ? Tensor.zeros(device, shape) : Tensor.rand(device, rng, -bound, bound, shape);
     }
 
     /**

@@ -1,6 +1,8 @@
 package diffir.engine.nn;
 
+import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
+import diffir.engine.autograd.Autograd;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +32,15 @@ public final class Sequential extends Module implements Layer {
 
     @Override
     public Tensor forward(Tensor x) {
-        for (Layer l : layers) x = l.forward(x);
+        // Without a graph nothing else refers to a layer's output once the next layer has read it: free
+        // it then (when the current MemoryScope owns it), so inference reuses the memory at once.
+        boolean inference = !Autograd.enabled();
+        Tensor in = x;
+        for (Layer l : layers) {
+            Tensor next = l.forward(x);
+            if (inference && x != in && x.storage() != in.storage() && x.storage() != next.storage()) MemoryScope.free(x);
+            x = next;
+        }
         return x;
     }
 

@@ -10,10 +10,13 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -39,9 +42,6 @@ public final class CuDnn implements Dnn {
     private static final int DEFAULT_MATH = 0, TENSOR_OP_MATH = 1, TENSOR_OP_ALLOW_CONVERSION = 2, FMA_MATH = 3;
     private static final int NOT_SUPPORTED = 9;
     private static final int MAX_ALGOS = 10;
-    /** The FFT algorithms of each direction (forward FFT, FFT_TILING; backward data FFT, FFT_TILING; backward filter FFT, FFT_TILING). */
-    private static final java.util.Set<Integer> FFT_FWD = java.util.Set.of(4, 5), FFT_BWD_DATA = java.util.Set.of(2, 3),
-            FFT_BWD_FILTER = java.util.Set.of(2, 6);
     private static final boolean BENCHMARK = !"false".equals(System.getProperty("diffir.cuda.cudnn.benchmark"));
     private static final long SEARCH_WORKSPACE = Long.getLong("diffir.cuda.cudnn.workspaceMiB", 256) << 20;
     /** Bytes of cudnnConvolution*AlgoPerf_t: algo, status, time, (pad), size_t memory, determinism, mathType, reserved[3]. */
@@ -54,8 +54,8 @@ public final class CuDnn implements Dnn {
     private final MemorySegment scalars;
     private final long version;
     private final MethodHandle errorString, createTensor, setTensor4d, createFilter, setFilter4d, createConv, setConv2d,
-            setGroups, setMath, fwdAlgo, fwdWs, fwd, bwdDataAlgo, bwdDataWs, bwdData, bwdFilterAlgo, bwdFilterWs, bwdFilter,
-            fwdFind, bwdDataFind, bwdFilterFind;
+            setGroups, setMath;
+    private final Direction forward, backwardData, backwardFilter;
     private final Map<ConvSpec, Plan> plans = new HashMap<>();
     private boolean tf32;
     private long searches;
@@ -63,8 +63,16 @@ public final class CuDnn implements Dnn {
     /** Descriptors of one geometry, and the algorithm chosen for each direction (-1: not yet; -2: none). */
     private static final class Plan {
         MemorySegment x, w, y, conv;
-        int fwd = -1, bwdData = -1, bwdFilter = -1;
+        final int[] algorithm = {-1, -1, -1};
     }
+
+    /**
+     * One direction of the convolution: its cuDNN entry points (cudnnConvolution{name} and the calls that
+     * choose and size its algorithm), which take the plan's descriptors in the same order: two inputs,
+     * then the output.
+     */
+    private record Direction(String name, int index, Set<Integer> fftAlgorithms, Function<Plan, MemorySegment[]> descriptors,
+                             MethodHandle choose, MethodHandle search, MethodHandle workspace, MethodHandle run) {}
 
     private CuDnn(NativeLibraries.Opened lib, long stream, Runnable makeCurrent) {
         this.lib = lib;
@@ -92,21 +100,21 @@ public final class CuDnn implements Dnn {
         // (handle, alpha, aDesc, a, bDesc, b, convDesc, algo, workspace, wsBytes, beta, outDesc, out)
         FunctionDescriptor run = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
-        fwdAlgo = find(l, "cudnnGetConvolutionForwardAlgorithm_v7", algoQuery);
-        fwdWs = find(l, "cudnnGetConvolutionForwardWorkspaceSize", wsQuery);
-        fwd = find(l, "cudnnConvolutionForward", run);
-        bwdDataAlgo = find(l, "cudnnGetConvolutionBackwardDataAlgorithm_v7", algoQuery);
-        bwdDataWs = find(l, "cudnnGetConvolutionBackwardDataWorkspaceSize", wsQuery);
-        bwdData = find(l, "cudnnConvolutionBackwardData", run);
-        bwdFilterAlgo = find(l, "cudnnGetConvolutionBackwardFilterAlgorithm_v7", algoQuery);
-        bwdFilterWs = find(l, "cudnnGetConvolutionBackwardFilterWorkspaceSize", wsQuery);
-        bwdFilter = find(l, "cudnnConvolutionBackwardFilter", run);
         // (handle, aDesc, a, bDesc, b, convDesc, outDesc, out, requested, *returned, *perf, workspace, wsBytes)
         FunctionDescriptor search = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
-        fwdFind = find(l, "cudnnFindConvolutionForwardAlgorithmEx", search);
-        bwdDataFind = find(l, "cudnnFindConvolutionBackwardDataAlgorithmEx", search);
-        bwdFilterFind = find(l, "cudnnFindConvolutionBackwardFilterAlgorithmEx", search);
+        // The FFT algorithms of each direction: FFT and FFT_TILING.
+        forward = new Direction("Forward", 0, Set.of(4, 5), p -> new MemorySegment[]{p.x, p.w, p.y},
+                find(l, "cudnnGetConvolutionForwardAlgorithm_v7", algoQuery), find(l, "cudnnFindConvolutionForwardAlgorithmEx", search),
+                find(l, "cudnnGetConvolutionForwardWorkspaceSize", wsQuery), find(l, "cudnnConvolutionForward", run));
+        backwardData = new Direction("BackwardData", 1, Set.of(2, 3), p -> new MemorySegment[]{p.w, p.y, p.x},
+                find(l, "cudnnGetConvolutionBackwardDataAlgorithm_v7", algoQuery),
+                find(l, "cudnnFindConvolutionBackwardDataAlgorithmEx", search),
+                find(l, "cudnnGetConvolutionBackwardDataWorkspaceSize", wsQuery), find(l, "cudnnConvolutionBackwardData", run));
+        backwardFilter = new Direction("BackwardFilter", 2, Set.of(2, 6), p -> new MemorySegment[]{p.x, p.y, p.w},
+                find(l, "cudnnGetConvolutionBackwardFilterAlgorithm_v7", algoQuery),
+                find(l, "cudnnFindConvolutionBackwardFilterAlgorithmEx", search),
+                find(l, "cudnnGetConvolutionBackwardFilterWorkspaceSize", wsQuery), find(l, "cudnnConvolutionBackwardFilter", run));
         try {
             version = (long) getVersion.invokeWithArguments();
         } catch (Throwable t) {
@@ -155,7 +163,7 @@ public final class CuDnn implements Dnn {
         tf32 = enabled;
         for (Plan p : plans.values()) {
             check("cudnnSetConvolutionMathType", CuBlas.invokeInt(setMath, p.conv, enabled ? DEFAULT_MATH : FMA_MATH));
-            p.fwd = p.bwdData = p.bwdFilter = -1;
+            Arrays.fill(p.algorithm, -1);
         }
     }
 
@@ -166,53 +174,36 @@ public final class CuDnn implements Dnn {
 
     @Override
     public synchronized boolean forward(ConvSpec s, long x, long w, long y, Workspace ws) {
-        Plan p = plan(s);
-        if (p.fwd == -1)
-            p.fwd = BENCHMARK ? search("cudnnFindConvolutionForwardAlgorithmEx", fwdFind, FFT_FWD, p.x, x, p.w, w, p.conv, p.y, y, ws)
-                    : choose("cudnnGetConvolutionForwardAlgorithm_v7", fwdAlgo, p.x, p.w, p.conv, p.y);
-        if (p.fwd < 0) return false;
-        long bytes = workspace("cudnnGetConvolutionForwardWorkspaceSize", fwdWs, p.fwd, p.x, p.w, p.conv, p.y);
-        if (bytes < 0) {
-            p.fwd = -2;
-            return false;
-        }
-        int rc = CuBlas.invokeInt(fwd, handle, scalars, p.x, ptr(x), p.w, ptr(w), p.conv, p.fwd,
-                ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), p.y, ptr(y));
-        return ran("cudnnConvolutionForward", s, rc, () -> p.fwd = -2);
+        return convolve(forward, s, x, w, y, ws);
     }
 
     @Override
     public synchronized boolean backwardData(ConvSpec s, long w, long dy, long dx, Workspace ws) {
-        Plan p = plan(s);
-        if (p.bwdData == -1)
-            p.bwdData = BENCHMARK ? search("cudnnFindConvolutionBackwardDataAlgorithmEx", bwdDataFind, FFT_BWD_DATA, p.w, w, p.y, dy, p.conv, p.x, dx, ws)
-                    : choose("cudnnGetConvolutionBackwardDataAlgorithm_v7", bwdDataAlgo, p.w, p.y, p.conv, p.x);
-        if (p.bwdData < 0) return false;
-        long bytes = workspace("cudnnGetConvolutionBackwardDataWorkspaceSize", bwdDataWs, p.bwdData, p.w, p.y, p.conv, p.x);
-        if (bytes < 0) {
-            p.bwdData = -2;
-            return false;
-        }
-        int rc = CuBlas.invokeInt(bwdData, handle, scalars, p.w, ptr(w), p.y, ptr(dy), p.conv, p.bwdData,
-                ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), p.x, ptr(dx));
-        return ran("cudnnConvolutionBackwardData", s, rc, () -> p.bwdData = -2);
+        return convolve(backwardData, s, w, dy, dx, ws);
     }
 
     @Override
     public synchronized boolean backwardFilter(ConvSpec s, long x, long dy, long dw, Workspace ws) {
+        return convolve(backwardFilter, s, x, dy, dw, ws);
+    }
+
+    /** Runs one direction (inputs a and b, output out) with its algorithm for this geometry, chosen on first use. */
+    private boolean convolve(Direction d, ConvSpec s, long a, long b, long out, Workspace ws) {
         Plan p = plan(s);
-        if (p.bwdFilter == -1)
-            p.bwdFilter = BENCHMARK ? search("cudnnFindConvolutionBackwardFilterAlgorithmEx", bwdFilterFind, FFT_BWD_FILTER, p.x, x, p.y, dy, p.conv, p.w, dw, ws)
-                    : choose("cudnnGetConvolutionBackwardFilterAlgorithm_v7", bwdFilterAlgo, p.x, p.y, p.conv, p.w);
-        if (p.bwdFilter < 0) return false;
-        long bytes = workspace("cudnnGetConvolutionBackwardFilterWorkspaceSize", bwdFilterWs, p.bwdFilter, p.x, p.y, p.conv, p.w);
+        MemorySegment[] desc = d.descriptors().apply(p);
+        int[] algorithm = p.algorithm;
+        if (algorithm[d.index()] == -1)
+            algorithm[d.index()] = BENCHMARK ? search(d, desc, a, b, p.conv, out, ws) : choose(d, desc, p.conv);
+        int algo = algorithm[d.index()];
+        if (algo < 0) return false;
+        long bytes = workspace(d, algo, desc, p.conv);
         if (bytes < 0) {
-            p.bwdFilter = -2;
+            algorithm[d.index()] = -2;
             return false;
         }
-        int rc = CuBlas.invokeInt(bwdFilter, handle, scalars, p.x, ptr(x), p.y, ptr(dy), p.conv, p.bwdFilter,
-                ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), p.w, ptr(dw));
-        return ran("cudnnConvolutionBackwardFilter", s, rc, () -> p.bwdFilter = -2);
+        int rc = CuBlas.invokeInt(d.run(), handle, scalars, desc[0], ptr(a), desc[1], ptr(b), p.conv, algo,
+                ptr(bytes == 0 ? 0 : ws.get(bytes)), bytes, scalars.asSlice(4), desc[2], ptr(out));
+        return ran("cudnnConvolution" + d.name(), s, rc, () -> algorithm[d.index()] = -2);
     }
 
     private Plan plan(ConvSpec s) {
@@ -236,13 +227,13 @@ public final class CuDnn implements Dnn {
     }
 
     /** The first algorithm the heuristics rank usable (and FMA-only unless TF32 is on), or -2. */
-    private int choose(String call, MethodHandle query, MemorySegment a, MemorySegment b, MemorySegment conv, MemorySegment c) {
+    private int choose(Direction d, MemorySegment[] desc, MemorySegment conv) {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment count = tmp.allocate(JAVA_INT);
             MemorySegment perf = tmp.allocate(PERF_SIZE * MAX_ALGOS, 8);
-            int rc = CuBlas.invokeInt(query, handle, a, b, conv, c, MAX_ALGOS, count, perf);
+            int rc = CuBlas.invokeInt(d.choose(), handle, desc[0], desc[1], conv, desc[2], MAX_ALGOS, count, perf);
             if (rc != 0) {
-                note(call + " failed: " + errorName(rc) + "; using the own kernels for this geometry");
+                note("cudnnGetConvolution" + d.name() + "Algorithm_v7 failed: " + errorName(rc) + "; using the own kernels for this geometry");
                 return -2;
             }
             int n = Math.min(count.get(JAVA_INT, 0), MAX_ALGOS);
@@ -262,25 +253,24 @@ public final class CuDnn implements Dnn {
      * overwritten, as the call itself will): status success, FMA math unless TF32 is on, no FFT, a
      * workspace within the search's; or -2 when none qualifies.
      */
-    private int search(String call, MethodHandle find, java.util.Set<Integer> fft, MemorySegment aDesc, long a, MemorySegment bDesc,
-                       long b, MemorySegment conv, MemorySegment outDesc, long out, Workspace ws) {
+    private int search(Direction d, MemorySegment[] desc, long a, long b, MemorySegment conv, long out, Workspace ws) {
         searches++;
         long wsBytes = SEARCH_WORKSPACE;
         long workspace = wsBytes > 0 ? ws.get(wsBytes) : 0;
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment count = tmp.allocate(JAVA_INT);
             MemorySegment perf = tmp.allocate(PERF_SIZE * MAX_ALGOS, 8);
-            int rc = CuBlas.invokeInt(find, handle, aDesc, ptr(a), bDesc, ptr(b), conv, outDesc, ptr(out), MAX_ALGOS, count, perf,
-                    ptr(workspace), wsBytes);
+            int rc = CuBlas.invokeInt(d.search(), handle, desc[0], ptr(a), desc[1], ptr(b), conv, desc[2], ptr(out), MAX_ALGOS, count,
+                    perf, ptr(workspace), wsBytes);
             if (rc != 0) {
-                note(call + " failed: " + errorName(rc) + "; using the own kernels for this geometry");
+                note("cudnnFindConvolution" + d.name() + "AlgorithmEx failed: " + errorName(rc) + "; using the own kernels for this geometry");
                 return -2;
             }
             int n = Math.min(count.get(JAVA_INT, 0), MAX_ALGOS);
             for (int i = 0; i < n; i++) {  // fastest first
                 MemorySegment r = perf.asSlice(i * PERF_SIZE, PERF_SIZE);
                 int algo = r.get(JAVA_INT, 0), status = r.get(JAVA_INT, PERF_STATUS), math = r.get(JAVA_INT, PERF_MATH);
-                if (status != 0 || fft.contains(algo) || r.get(JAVA_LONG, PERF_MEMORY) > wsBytes) continue;
+                if (status != 0 || d.fftAlgorithms().contains(algo) || r.get(JAVA_LONG, PERF_MEMORY) > wsBytes) continue;
                 if (!tf32 && (math == TENSOR_OP_MATH || math == TENSOR_OP_ALLOW_CONVERSION)) continue;
                 return algo;
             }
@@ -289,12 +279,12 @@ public final class CuDnn implements Dnn {
     }
 
     /** Workspace bytes of an algorithm, or -1 when cuDNN will not say (the algorithm is then dropped). */
-    private long workspace(String call, MethodHandle query, int algo, MemorySegment a, MemorySegment b, MemorySegment conv, MemorySegment c) {
+    private long workspace(Direction d, int algo, MemorySegment[] desc, MemorySegment conv) {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment size = tmp.allocate(JAVA_LONG);
-            int rc = CuBlas.invokeInt(query, handle, a, b, conv, c, algo, size);
+            int rc = CuBlas.invokeInt(d.workspace(), handle, desc[0], desc[1], conv, desc[2], algo, size);
             if (rc != 0) {
-                note(call + "(algo " + algo + ") failed: " + errorName(rc) + "; using the own kernels for this geometry");
+                note("cudnnGetConvolution" + d.name() + "WorkspaceSize(algo " + algo + ") failed: " + errorName(rc) + "; using the own kernels for this geometry");
                 return -1;
             }
             return size.get(JAVA_LONG, 0);
@@ -302,7 +292,7 @@ public final class CuDnn implements Dnn {
     }
 
     /** A one-time notice on stderr (cuDNN declining a geometry is not an error, but worth seeing in logs). */
-    private final java.util.Set<String> noted = new java.util.HashSet<>();
+    private final Set<String> noted = new java.util.HashSet<>();
 
     private void note(String message) {
         if (noted.add(message)) System.err.println("cuDNN: " + message);

@@ -4,94 +4,95 @@ import diffir.kernels.Blas;
 import diffir.kernels.DeviceApi;
 import diffir.kernels.Dim3;
 import diffir.kernels.Dnn;
-import diffir.kernels.Ptr;
+import diffir.kernels.KernelParams;
 import diffir.kernels.ffm.CuBlas;
 import diffir.kernels.ffm.CuDnn;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.ArrayList;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * {@link DeviceApi} on the CPU: runs the project's kernels compiled as C++ (see {@link EmulatorBuild}),
- * one block at a time with one platform thread per CUDA thread, so the backend's glue and the kernels'
- * indexing, barriers and shuffles are tested without a GPU. Device memory is host memory with a guard
- * page after each buffer (an overrun crashes the JVM, loudly) and NaN-filled when allocated.
- * cuBLAS and cuDNN are the stand-ins built next to it, reached through the real FFM bindings.
+ * {@link DeviceApi} on the CPU emulator (src/test/emu, built by {@link EmulatorBuild}): the project's
+ * kernels compiled as C++, each CUDA thread a coroutine, every check reported as an
+ * IllegalStateException naming the kernel (kernels/README.md lists the checks). Device memory is host
+ * memory between guard pages, NaN-filled when allocated. cuBLAS and cuDNN are the stand-ins built
+ * next to it, reached through the real FFM bindings.
  */
 public final class EmulatedDevice implements DeviceApi {
     /** Streaming multiprocessors the glue sizes grids for: few, so grid-stride loops do loop. */
     private static final int SMS = 2;
     private static final long FAKE_STREAM = 0x5157L;
+    private static final int ERROR_BYTES = 1024;
 
-    private final SymbolLookup lib;
-    private final Linker linker = Linker.nativeLinker();
-    private final MethodHandle beginBlock, enterThread, exitThread, endBlock, alloc, free;
-    private final Map<String, MethodHandle> kernels = new HashMap<>();
-    private final ExecutorService threads = Executors.newFixedThreadPool(1024, r -> {
-        Thread t = new Thread(r, "emulated-cuda-thread");
-        t.setDaemon(true);
-        return t;
-    });
-    private final Blas blas;
-    private final Dnn dnn;
-    private final List<String> skipped;
-    private long launches;
-
-    private EmulatedDevice(EmulatorBuild.Result build) {
-        lib = SymbolLookup.libraryLookup(build.library(), Arena.global());
-        beginBlock = handle("emu_begin_block", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        enterThread = handle("emu_enter_thread", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT));
-        exitThread = handle("emu_exit_thread", FunctionDescriptor.ofVoid());
-        endBlock = handle("emu_end_block", FunctionDescriptor.ofVoid());
-        alloc = handle("emu_alloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
-        free = handle("emu_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        skipped = build.skipped();
-        String[] why = new String[1];
-        List<java.nio.file.Path> dirs = List.of(build.libDir());
-        blas = CuBlas.load(dirs, false, FAKE_STREAM, () -> {}, why).orElseThrow(() -> new IllegalStateException(why[0]));
-        dnn = CuDnn.load(dirs, false, FAKE_STREAM, () -> {}, why).orElseThrow(() -> new IllegalStateException(why[0]));
+    /** This machine cannot build the emulator (no g++, gcc or libffi header); its tests are skipped. */
+    public static final class Unavailable extends IllegalStateException {
+        Unavailable(String message) {
+            super(message);
+        }
     }
 
     private static EmulatedDevice instance;
 
-    /** The emulator, built on first use; throws IllegalStateException with the reason when it cannot be built. */
+    private final SymbolLookup lib;
+    private final MethodHandle alloc, free, setOrder, launch;
+    private final Map<String, MemorySegment> kernels = new HashMap<>();
+    /** The launch arguments, laid out by the same code as for the GPU (the emulator reads them as the driver does). */
+    private final KernelParams params = new KernelParams(Arena.ofShared());
+    private final Blas blas;
+    private final Dnn dnn;
+    private long launches;
+
+    private EmulatedDevice(EmulatorBuild.Result build) {
+        Linker linker = Linker.nativeLinker();
+        lib = SymbolLookup.libraryLookup(build.library(), Arena.global());
+        alloc = linker.downcallHandle(symbol("emu_alloc"), FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_LONG));
+        free = linker.downcallHandle(symbol("emu_free"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        setOrder = linker.downcallHandle(symbol("emu_set_order"), FunctionDescriptor.ofVoid(JAVA_INT));
+        launch = linker.downcallHandle(symbol("emu_launch"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        String[] why = new String[1];
+        List<Path> dirs = List.of(build.libDir());
+        blas = CuBlas.load(dirs, false, FAKE_STREAM, () -> {}, why).orElseThrow(() -> new IllegalStateException(why[0]));
+        dnn = CuDnn.load(dirs, false, FAKE_STREAM, () -> {}, why).orElseThrow(() -> new IllegalStateException(why[0]));
+    }
+
+    /** The emulator, built on first use; throws {@link Unavailable}, or IllegalStateException when its build fails. */
     public static synchronized EmulatedDevice get() {
         if (instance == null) instance = new EmulatedDevice(EmulatorBuild.get());
         return instance;
     }
 
-    /** Source files that did not compile for the emulator. */
-    public List<String> skipped() {
-        return skipped;
+    private MemorySegment symbol(String name) {
+        return lib.find(name).orElseThrow(() -> new IllegalStateException("the emulator lacks " + name));
     }
 
+    /** Kernel launches so far. */
     public synchronized long launches() {
         return launches;
     }
 
-    private MethodHandle handle(String name, FunctionDescriptor fd) {
-        return linker.downcallHandle(lib.find(name).orElseThrow(() -> new IllegalStateException("emulator lacks " + name)), fd);
+    /** The order the threads of each block run in: 0 forward, 1 reverse, 2 shuffled per block (the default). */
+    public synchronized void threadOrder(int mode) {
+        if (mode < 0 || mode > 2) throw new IllegalArgumentException("thread order " + mode + " is not 0, 1 or 2");
+        try {
+            setOrder.invokeExact(mode);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     @Override
@@ -106,9 +107,19 @@ public final class EmulatedDevice implements DeviceApi {
 
     @Override
     public long tryAllocate(long bytes) {
+        return allocate(bytes, 256);
+    }
+
+    /**
+     * NaN-filled memory of {@code bytes} at a multiple of {@code alignment} (a power of two, at least 4),
+     * ending where an inaccessible page begins, up to the rounding of bytes to the alignment (writes
+     * there are reported after the next launch); 0 when the host is out of memory.
+     */
+    public long allocate(long bytes, long alignment) {
+        if (bytes < 0 || alignment < 4 || Long.bitCount(alignment) != 1)
+            throw new IllegalArgumentException("allocation of " + bytes + " bytes at alignment " + alignment);
         try {
-            MemorySegment p = (MemorySegment) alloc.invokeExact(bytes);
-            return p.address();
+            return ((MemorySegment) alloc.invokeExact(bytes, alignment)).address();
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -116,14 +127,13 @@ public final class EmulatedDevice implements DeviceApi {
 
     @Override
     public void free(long address) {
+        int rc;
         try {
-            int rc = (int) free.invokeExact(MemorySegment.ofAddress(address));
-            if (rc != 0) throw new IllegalStateException("emulator: free of unknown address 0x" + Long.toHexString(address));
-        } catch (RuntimeException e) {
-            throw e;
+            rc = (int) free.invokeExact(MemorySegment.ofAddress(address));
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+        if (rc != 0) throw new IllegalStateException("emulator: free of unknown address 0x" + Long.toHexString(address));
     }
 
     @Override
@@ -164,86 +174,21 @@ public final class EmulatedDevice implements DeviceApi {
     @Override
     public synchronized void launch(String name, Dim3 grid, Dim3 block, int sharedBytes, Object... args) {
         launches++;
-        if ((long) block.x() * block.y() * block.z() > 1024)
-            throw new IllegalArgumentException("kernel " + name + ": block " + block + " has more than 1024 threads");
-        if (grid.y() > 65535 || grid.z() > 65535)
-            throw new IllegalArgumentException("kernel " + name + ": grid " + grid + " exceeds 65535 in y or z");
-        try (Arena arena = Arena.ofShared()) {
-            Object[] values = new Object[args.length];
-            MemoryLayout[] layouts = new MemoryLayout[args.length];
-            StringBuilder signature = new StringBuilder(name).append('(');
-            for (int i = 0; i < args.length; i++) {
-                Object a = args[i];
-                if (a instanceof Ptr p) {
-                    layouts[i] = ADDRESS;
-                    values[i] = MemorySegment.ofAddress(p.address());
-                } else if (a instanceof Integer) {
-                    layouts[i] = JAVA_INT;
-                    values[i] = a;
-                } else if (a instanceof Long) {
-                    layouts[i] = JAVA_LONG;
-                    values[i] = a;
-                } else if (a instanceof Float) {
-                    layouts[i] = JAVA_FLOAT;
-                    values[i] = a;
-                } else if (a instanceof int[] s) {
-                    MemoryLayout[] fields = new MemoryLayout[s.length];
-                    java.util.Arrays.fill(fields, JAVA_INT);
-                    layouts[i] = MemoryLayout.structLayout(fields);
-                    MemorySegment seg = arena.allocate(layouts[i]);
-                    MemorySegment.copy(s, 0, seg, JAVA_INT, 0, s.length);
-                    values[i] = seg;
-                } else {
-                    throw new IllegalArgumentException("kernel " + name + ": argument " + i + " of type "
-                            + (a == null ? "null" : a.getClass().getSimpleName()) + " is not a Ptr, Integer, Long, Float or int[]");
-                }
-                signature.append(layouts[i]).append(',');
+        MemorySegment kernel = kernels.computeIfAbsent(name,
+                k -> lib.find(k).orElseThrow(() -> new IllegalStateException("kernel " + k + " not found in the emulator")));
+        int n = args.length;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment values = params.write(name, args);
+            MemorySegment types = arena.allocate(n + 1), structInts = arena.allocate(JAVA_INT, n + 1), error = arena.allocate(ERROR_BYTES);
+            for (int i = 0; i < n; i++) {
+                types.set(JAVA_BYTE, i, (byte) KernelParams.kind(name, i, args[i]));
+                if (args[i] instanceof int[] s) structInts.setAtIndex(JAVA_INT, i, s.length);
             }
-            MethodHandle kernel = kernels.computeIfAbsent(signature.toString(), k -> {
-                var sym = lib.find(name).orElseThrow(() -> new IllegalStateException("kernel " + name + " not found in the emulator"
-                        + (skipped.isEmpty() ? "" : " (left out: " + skipped + ")")));
-                return linker.downcallHandle(sym, FunctionDescriptor.ofVoid(layouts));
-            });
-            for (int bz = 0; bz < grid.z(); bz++)
-                for (int by = 0; by < grid.y(); by++)
-                    for (int bx = 0; bx < grid.x(); bx++)
-                        runBlock(name, kernel, values, grid, block, sharedBytes, bx, by, bz);
-        }
-    }
-
-    private void runBlock(String name, MethodHandle kernel, Object[] values, Dim3 grid, Dim3 block, int shared,
-                          int bx, int by, int bz) {
-        try {
-            beginBlock.invokeExact(bx, by, bz, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), shared);
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-        List<Future<?>> running = new ArrayList<>();
-        for (int tz = 0; tz < block.z(); tz++)
-            for (int ty = 0; ty < block.y(); ty++)
-                for (int tx = 0; tx < block.x(); tx++) {
-                    int x = tx, y = ty, z = tz;
-                    running.add(threads.submit(() -> {
-                        try {
-                            enterThread.invokeExact(x, y, z);
-                            kernel.invokeWithArguments(values);
-                            exitThread.invokeExact();
-                        } catch (Throwable t) {
-                            throw new IllegalStateException("kernel " + name + " thread (" + x + "," + y + "," + z + ")", t);
-                        }
-                        return null;
-                    }));
-                }
-        try {
-            for (Future<?> f : running) f.get(120, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("kernel " + name + " block (" + bx + "," + by + "," + bz
-                    + ") did not finish: a barrier some threads never reach?");
-        } catch (Exception e) {
-            throw new IllegalStateException("kernel " + name + " failed in the emulator: " + e.getMessage(), e);
-        }
-        try {
-            endBlock.invokeExact();
+            int rc = (int) launch.invokeExact(kernel, types, structInts, values, n, grid.x(), grid.y(), grid.z(), block.x(),
+                    block.y(), block.z(), sharedBytes, error, ERROR_BYTES);
+            if (rc != 0) throw new IllegalStateException("kernel " + name + " failed in the emulator: " + error.getString(0));
+        } catch (RuntimeException | Error e) {
+            throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

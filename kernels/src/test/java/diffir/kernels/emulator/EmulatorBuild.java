@@ -10,29 +10,32 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Compiles the project's CUDA sources as C++ for the CPU emulator (with g++, when the machine has it):
- * each {@code src/main/cuda/*.cu} to an object, linked with the emulator runtime into one shared
- * library, plus stand-ins for cuBLAS and cuDNN. Files that do not compile for the emulator are left out
- * with a printed notice (their kernels then report "not found"). Up-to-date outputs are reused.
+ * Builds the CPU emulator (src/test/emu) with the machine's g++ into target/emu: every
+ * {@code src/main/cuda/*.cu} and the emulator's own check kernels compiled as C++ against
+ * {@code cuda_emu.h}, linked with {@code emu_runtime.cpp} into one shared library; beside it the
+ * stand-ins for cuBLAS and cuDNN. Up-to-date outputs are reused. Missing tools (g++, gcc, libffi's
+ * header) make the emulator {@link EmulatedDevice.Unavailable}; a source that does not compile is an error.
  */
 final class EmulatorBuild {
     private EmulatorBuild() {}
 
-    record Result(Path library, Path libDir, List<String> skipped) {}
+    record Result(Path library, Path libDir) {}
 
     private static Result built;
-    private static String failure;
+    private static RuntimeException failure;
 
     static synchronized Result get() {
         if (built != null) return built;
-        if (failure != null) throw new IllegalStateException(failure);
+        if (failure != null) throw failure;
         try {
             built = build();
             return built;
+        } catch (EmulatedDevice.Unavailable e) {
+            failure = e;
         } catch (IOException | RuntimeException e) {
-            failure = "CUDA emulator unavailable: " + e.getMessage();
-            throw new IllegalStateException(failure, e);
+            failure = new IllegalStateException("building the CUDA emulator failed: " + e.getMessage(), e);
         }
+        throw failure;
     }
 
     private static Path property(String key, String fallback) {
@@ -47,38 +50,31 @@ final class EmulatorBuild {
         Files.createDirectories(libDir);
         String gxx = tool("g++"), gcc = tool("gcc");
         Path header = emu.resolve("cuda_emu.h");
-        FileTime headers = newest(cuda, ".cuh").compareTo(Files.getLastModifiedTime(header)) > 0
-                ? newest(cuda, ".cuh") : Files.getLastModifiedTime(header);
+        FileTime headers = newer(newest(cuda, ".cuh"), Files.getLastModifiedTime(header));
 
+        List<Path> sources = new ArrayList<>(list(cuda, ".cu"));
+        sources.add(emu.resolve("emu_checks.cu"));
         List<Path> objects = new ArrayList<>();
-        List<String> skipped = new ArrayList<>();
-        try (Stream<Path> s = Files.list(cuda)) {
-            for (Path cu : s.filter(p -> p.toString().endsWith(".cu")).sorted().toList()) {
-                Path obj = out.resolve(cu.getFileName().toString().replace(".cu", ".o"));
-                if (stale(obj, headers, cu)) {
-                    String err = run(List.of(gxx, "-std=c++20", "-O1", "-g", "-fPIC", "-Wno-unknown-pragmas",
-                            "-DDIFFIR_EMULATOR", "-DFUSED_EMULATION", "-include", header.toString(), "-I" + cuda,
-                            "-I" + emu, "-x", "c++", "-c",
-                            cu.toString(), "-o", obj.toString()));
-                    if (err != null) {
-                        Files.deleteIfExists(obj);
-                        skipped.add(cu.getFileName() + ": " + err.lines().filter(l -> l.contains("error")).findFirst().orElse(err));
-                        continue;
-                    }
-                }
-                objects.add(obj);
-            }
+        for (Path cu : sources) {
+            Path obj = out.resolve(cu.getFileName().toString().replace(".cu", ".o"));
+            if (stale(obj, headers, cu))
+                compile(List.of(gxx, "-std=c++20", "-O2", "-fno-strict-aliasing", "-fstack-clash-protection", "-g", "-fPIC",
+                        "-Wno-unknown-pragmas", "-DDIFFIR_EMULATOR", "-include", header.toString(), "-I" + cuda, "-x", "c++",
+                        "-c", cu.toString(), "-o", obj.toString()), obj, cu);
+            objects.add(obj);
         }
         Path runtime = out.resolve("emu_runtime.o");
-        compileOrFail(gxx, "-std=c++20", emu.resolve("emu_runtime.cpp"), runtime);
+        Path runtimeSource = emu.resolve("emu_runtime.cpp");
+        if (stale(runtime, Files.getLastModifiedTime(header), runtimeSource))
+            compile(List.of(gxx, "-std=c++20", "-O2", "-g", "-fPIC", "-c", runtimeSource.toString(), "-o", runtime.toString()),
+                    runtime, runtimeSource);
+        objects.add(runtime);
+
         Path lib = out.resolve("libdiffir_emu.so");
-        FileTime newestObj = Files.getLastModifiedTime(runtime);
-        for (Path o : objects) if (Files.getLastModifiedTime(o).compareTo(newestObj) > 0) newestObj = Files.getLastModifiedTime(o);
-        if (!Files.exists(lib) || Files.getLastModifiedTime(lib).compareTo(newestObj) < 0 || !skipped.isEmpty()) {
+        if (!Files.exists(lib) || Files.getLastModifiedTime(lib).compareTo(newest(objects)) < 0) {
             List<String> cmd = new ArrayList<>(List.of(gxx, "-shared", "-o", lib.toString()));
             for (Path o : objects) cmd.add(o.toString());
-            cmd.add(runtime.toString());
-            cmd.add("-lpthread");
+            cmd.addAll(List.of("-lffi", "-lpthread"));
             String err = run(cmd);
             if (err != null) throw new IOException("linking the emulator failed: " + err);
         }
@@ -86,8 +82,15 @@ final class EmulatorBuild {
         fakeLibrary(gcc, emu.resolve("fake_cublas.c"), libDir.resolve("libcublas.so.13"), List.of(libDir.resolve("libcublasLt.so.13")));
         fakeLibrary(gcc, emu.resolve("fake_cudnn_ops.c"), libDir.resolve("libcudnn_ops.so.9"), List.of());
         fakeLibrary(gcc, emu.resolve("fake_cudnn.c"), libDir.resolve("libcudnn.so.9"), List.of());
-        for (String s : skipped) System.out.println("[emulator] left out " + s);
-        return new Result(lib, libDir, skipped);
+        return new Result(lib, libDir);
+    }
+
+    private static void compile(List<String> cmd, Path obj, Path source) throws IOException {
+        String err = run(cmd);
+        if (err == null) return;
+        Files.deleteIfExists(obj);
+        if (err.contains("ffi.h")) throw new EmulatedDevice.Unavailable("libffi's header ffi.h not found (install libffi-dev)");
+        throw new IOException("compiling " + source.getFileName() + " failed:\n" + err);
     }
 
     /** A shared library with its soname set (the loader matches bare-name dlopens against it). */
@@ -102,35 +105,38 @@ final class EmulatorBuild {
         if (err != null) throw new IOException("building " + target.getFileName() + " failed: " + err);
     }
 
-    private static void compileOrFail(String gxx, String std, Path source, Path obj) throws IOException {
-        if (!stale(obj, Files.getLastModifiedTime(source), source)) return;
-        String err = run(List.of(gxx, std, "-O1", "-g", "-fPIC", "-c", source.toString(), "-o", obj.toString()));
-        if (err != null) throw new IOException("compiling " + source.getFileName() + " failed: " + err);
-    }
-
     private static boolean stale(Path obj, FileTime headers, Path source) throws IOException {
         if (!Files.exists(obj)) return true;
         FileTime t = Files.getLastModifiedTime(obj);
         return t.compareTo(Files.getLastModifiedTime(source)) < 0 || t.compareTo(headers) < 0;
     }
 
-    private static FileTime newest(Path dir, String suffix) throws IOException {
-        FileTime best = FileTime.fromMillis(0);
+    private static List<Path> list(Path dir, String suffix) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(p -> p.toString().endsWith(suffix)).toList()) {
-                FileTime t = Files.getLastModifiedTime(p);
-                if (t.compareTo(best) > 0) best = t;
-            }
+            return s.filter(p -> p.toString().endsWith(suffix)).sorted().toList();
         }
+    }
+
+    private static FileTime newest(Path dir, String suffix) throws IOException {
+        return newest(list(dir, suffix));
+    }
+
+    private static FileTime newest(List<Path> files) throws IOException {
+        FileTime best = FileTime.fromMillis(0);
+        for (Path p : files) best = newer(best, Files.getLastModifiedTime(p));
         return best;
     }
 
-    private static String tool(String name) throws IOException {
+    private static FileTime newer(FileTime a, FileTime b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    private static String tool(String name) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
             Path p = Path.of(dir, name);
             if (Files.isExecutable(p)) return p.toString();
         }
-        throw new IOException(name + " not found on the PATH");
+        throw new EmulatedDevice.Unavailable(name + " not found on the PATH");
     }
 
     /** Runs a command; null on success, else its output. */
