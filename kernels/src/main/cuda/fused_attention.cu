@@ -59,6 +59,28 @@ __device__ __forceinline__ float4 at_load_row4(const float* row, bool rowValid, 
     return v;
 }
 
+// acc[a][b] += sum over the BK pixels of a staged block of X[i0 + di*a][k] * Y[j0 + dj*b][k]: the Gram's
+// register tile (NA x NB entries of X Y^T). UNROLL k steps of 4 may interleave: 2 lets a step's
+// shared loads overlap the previous step's FMAs; full unrolling took 150 registers in attn_gram.
+template <int BK, int UNROLL, int NA, int NB, typename XTile, typename YTile>
+__device__ __forceinline__ void at_gram_product(const XTile& Xs, const YTile& Ys, int i0, int di, int j0, int dj,
+                                                float (&acc)[NA][NB]) {
+#pragma unroll UNROLL
+    for (int kk = 0; kk < BK; kk += 4) {
+        float xa[NA][4], yb[NB][4];
+#pragma unroll
+        for (int a = 0; a < NA; a++) at_unpack(ld4(&Xs[i0 + di * a][kk]), xa[a]);
+#pragma unroll
+        for (int b = 0; b < NB; b++) at_unpack(ld4(&Ys[j0 + dj * b][kk]), yb[b]);
+#pragma unroll
+        for (int a = 0; a < NA; a++)
+#pragma unroll
+            for (int b = 0; b < NB; b++)
+#pragma unroll
+                for (int k = 0; k < 4; k++) acc[a][b] += xa[a][k] * yb[b][k];
+    }
+}
+
 // --------------------------------------------------------------------------------------------- Gram
 //
 // Block (R, R), grid (tiles*tiles, nChunks, pairs*NH). Pair 0 uses (X0, Y0), pair 1 (X1, Y1) (the
@@ -141,20 +163,7 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
                 nrm[e] = s;
             }
         }
-#pragma unroll 2  // full unrolling took 150 registers (3 blocks per SM); 2 keeps ~80, no spills
-        for (int kk = 0; kk < AT_BK; kk += 4) {
-            float xa[4][4], yb[4][4];
-#pragma unroll
-            for (int a = 0; a < 4; a++) at_unpack(ld4(&Xs[ty + R * a][kk]), xa[a]);
-#pragma unroll
-            for (int b = 0; b < 4; b++) at_unpack(ld4(&Ys[tx + R * b][kk]), yb[b]);
-#pragma unroll
-            for (int a = 0; a < 4; a++)
-#pragma unroll
-                for (int b = 0; b < 4; b++)
-#pragma unroll
-                    for (int k = 0; k < 4; k++) acc[a][b] += xa[a][k] * yb[b][k];
-        }
+        at_gram_product<AT_BK, 2>(Xs, Ys, ty, R, tx, R, acc);  // unroll 2 keeps ~80 registers, no spills
         __syncthreads();  // the next stage overwrites Xs, Ys
     }
 
@@ -267,27 +276,24 @@ fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temp
 // 4tx..4tx+3 (one float4) of rows ty + R*a. PAIR computes a second, independent product (M1, Y1,
 // d1, X1 -> O1) in the same pass: the backward's gq = Bq K + dq Q and gk = Bq^T Q + dk K read the
 // same Q and K tiles, so each is read from memory once.
-// acc[s][a][0..3] += sum over channels jj < jn of Ms[s][ty + R*a][jj] * Ys[s][jj][4tx .. 4tx+3]: one staged
-// block of channels of the apply's register tile (rows ty + R*a, pixels 4tx..4tx+3), for each product s.
-template <int NP, typename MTile, typename YTile>
-__device__ __forceinline__ void at_tile_product(const MTile& Ms, const YTile& Ys, int ty, int R, int tx, int jn,
-                                                float (&acc)[NP][4][4]) {
-#pragma unroll
-    for (int s = 0; s < NP; s++) {
+// acc[a][0..3] += sum over channels jj < jn of Ms[i0 + di*a][jj] * Ys[jj][4px .. 4px+3]: one staged block
+// of channels of the apply's register tile (NA rows i0 + di*a, pixels 4px..4px+3).
+template <int NA, typename MTile, typename YTile>
+__device__ __forceinline__ void at_tile_product(const MTile& Ms, const YTile& Ys, int i0, int di, int px, int jn,
+                                                float (&acc)[NA][4]) {
 #pragma unroll 4
-        for (int jj = 0; jj < jn; jj += 4) {
-            float m[4][4];
+    for (int jj = 0; jj < jn; jj += 4) {
+        float m[NA][4];
 #pragma unroll
-            for (int a = 0; a < 4; a++) at_unpack(ld4(&Ms[s][ty + R * a][jj]), m[a]);
+        for (int a = 0; a < NA; a++) at_unpack(ld4(&Ms[i0 + di * a][jj]), m[a]);
 #pragma unroll
-            for (int k = 0; k < 4; k++) {
-                float y[4];
-                at_unpack(ld4(&Ys[s][jj + k][4 * tx]), y);
+        for (int k = 0; k < 4; k++) {
+            float y[4];
+            at_unpack(ld4(&Ys[jj + k][4 * px]), y);
 #pragma unroll
-                for (int a = 0; a < 4; a++)
+            for (int a = 0; a < NA; a++)
 #pragma unroll
-                    for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
-            }
+                for (int q = 0; q < 4; q++) acc[a][q] += m[a][k] * y[q];
         }
     }
 }
@@ -386,7 +392,8 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
                 st4(&Ys[s][r][4 * q], at_load_row4<VEC>(Yb[s] + (size_t) min(j, c - 1) * HW, j < c, p, HW));
         }
         __syncthreads();
-        at_tile_product(Ms, Ys, ty, R, tx, jn, acc);  // only real channels (c = 48: no padded steps)
+#pragma unroll
+        for (int s = 0; s < NP; s++) at_tile_product(Ms[s], Ys[s], ty, R, tx, jn, acc[s]);  // only real channels
         __syncthreads();  // the next stage overwrites Ms, Ys
     }
     const int p = p0 + 4 * tx, row0 = i0 + ty;
@@ -481,7 +488,8 @@ __device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, c
         for (int a = 0; a < 4; a++)
 #pragma unroll
             for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
-    at_tile_product(Ms, Ys, ty, RC, tx, c, acc);
+#pragma unroll
+    for (int s = 0; s < NP; s++) at_tile_product(Ms[s], Ys[s], ty, RC, tx, c, acc[s]);
     at_store_rows<true>(acc, ty, RC, p0 + 4 * tx, c, HW, bh, n, headOff, d0, X0, xNS0, O0, oNS0, d1, X1, xNS1, O1, oNS1);
 }
 
@@ -588,12 +596,13 @@ fused_attn_gtemp(const float* __restrict__ gtPart, float* __restrict__ gtemp, in
 // A block of 16 RC threads (192 at RC = 12) belongs to one bh and walks the image's 32-pixel stages
 // b, b + G, b + 2G, ... (b = blockIdx.x, G = gridDim.x, sized by the glue to fill the device in one
 // wave). Each stage's operand tiles ([T][AP_BK] per operand) come in through cp.async into a ring
-// of shared buffers, AP_STAGES - 1 stages ahead of the one being computed, so each block's memory
-// traffic overlaps its own arithmetic. (The first H100 checks measured the load-then-compute kernels
-// above at 45-47% of the byte floor: while a block waited for its stage, its SM's few other blocks
-// could not keep the FMA units busy, and the reverse.) The c x c work that used to be a separate
-// launch between the passes (the softmax; the softmax backward and normalisation coefficients) is
-// done by every block of the pass that needs it, from a few KB in L2, while its first stage loads.
+// of shared buffers, STAGES - 1 stages ahead of the one being computed (STAGES = 3 in the forward's
+// passes, 2 in the backward's), so each block's memory traffic overlaps its own arithmetic. (The
+// first H100 checks measured the load-then-compute kernels above at 45-47% of the byte floor: while
+// a block waited for its stage, its SM's few other blocks could not keep the FMA units busy, and
+// the reverse.) The c x c work that used to be a separate launch between the passes (the softmax;
+// the softmax backward and normalisation coefficients) is done by every block of the pass that
+// needs it, from a few KB in L2, while its first stage loads.
 //
 // Thread layouts (a warp covers 4 x 8 distinct rows/columns, so that its 16-byte shared reads hit
 // one wavefront each):
@@ -601,6 +610,7 @@ fused_attn_gtemp(const float* __restrict__ gtPart, float* __restrict__ gtemp, in
 //     gj + 16 b (b < RC / 4): RC accumulators.
 //   apply O = M Y (T x AP_BK per stage): thread (rg, px), rg < 2 RC, px < 8, rows rg + 2 RC a
 //     (a < 2), pixels 4 px .. 4 px + 3 (one float4): 8 accumulators.
+// The per-stage products are the general kernels' at_gram_product and at_tile_product with these strides.
 #define AP_BK 32             // pixels per stage
 #define AP_ROW (AP_BK + 4)   // stage row stride: 9 float4, odd, so 8 consecutive rows fill 8 bank groups
 
@@ -639,49 +649,6 @@ __device__ __forceinline__ void ap_issue(const float* const (&src)[NOPS], float 
         }
 }
 
-// acc[a][b] += sum over the stage's pixels of X[gi + RC a][p] * Y[gj + 16 b][p].
-template <int RC>
-__device__ __forceinline__ void ap_gram_stage(const float (*Xs)[AP_ROW], const float (*Ys)[AP_ROW], int gi, int gj,
-                                              float (&acc)[4][RC / 4]) {
-    constexpr int NB = RC / 4;
-#pragma unroll 2
-    for (int kk = 0; kk < AP_BK; kk += 4) {
-        float xa[4][4], yb[NB][4];
-#pragma unroll
-        for (int a = 0; a < 4; a++) at_unpack(ld4(&Xs[gi + RC * a][kk]), xa[a]);
-#pragma unroll
-        for (int b = 0; b < NB; b++) at_unpack(ld4(&Ys[gj + 16 * b][kk]), yb[b]);
-#pragma unroll
-        for (int a = 0; a < 4; a++)
-#pragma unroll
-            for (int b = 0; b < NB; b++)
-#pragma unroll
-                for (int k = 0; k < 4; k++) acc[a][b] += xa[a][k] * yb[b][k];
-    }
-}
-
-// acc[a][q] += sum_j M[rg + 2 RC a][j] * Y[j][4 px + q] over the T channels j.
-template <int RC>
-__device__ __forceinline__ void ap_apply_stage(const float (*Ms)[ApGeo<RC>::MROW], const float (*Ys)[AP_ROW], int rg,
-                                               int px, float (&acc)[2][4]) {
-    constexpr int T = ApGeo<RC>::T;
-#pragma unroll 4
-    for (int jj = 0; jj < T; jj += 4) {
-        float m[2][4];
-#pragma unroll
-        for (int a = 0; a < 2; a++) at_unpack(ld4(&Ms[rg + 2 * RC * a][jj]), m[a]);
-#pragma unroll
-        for (int k = 0; k < 4; k++) {
-            float y[4];
-            at_unpack(ld4(&Ys[jj + k][4 * px]), y);
-#pragma unroll
-            for (int a = 0; a < 2; a++)
-#pragma unroll
-                for (int q = 0; q < 4; q++) acc[a][q] += m[a][k] * y[q];
-        }
-    }
-}
-
 // Stores the apply's 2 x 4 outputs (+ d[i] * X[i][p] from the staged tile Xs when d != null) to the
 // rows of O (row stride HW) for the stage at pixel p0.
 template <int RC>
@@ -709,7 +676,7 @@ template <int RC>
 __device__ __forceinline__ void attn_gram_pipe(const float* __restrict__ q, const float* __restrict__ k, long long nStride,
                                                float* __restrict__ part, int heads, int HW) {
     using G = ApGeo<RC>;
-    constexpr int T = G::T, NTHR = G::NTHR, NB = G::NB, STAGES = 3;
+    constexpr int T = G::T, NB = G::NB, STAGES = 3;
     FUSED_SHARED(float, buf, [STAGES][2][T][AP_ROW]);
     const int tid = threadIdx.x, bh = blockIdx.y, n = bh / heads, h = bh % heads;
     const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
@@ -753,7 +720,7 @@ __device__ __forceinline__ void attn_gram_pipe(const float* __restrict__ q, cons
                 nrm += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
             }
         }
-        ap_gram_stage<RC>(Xs, Ys, gi, gj, acc);
+        at_gram_product<AP_BK, 2>(Xs, Ys, gi, RC, gj, 16, acc);
     }
 
     constexpr int E = T * T + 2 * T;
@@ -845,7 +812,7 @@ __device__ __forceinline__ void attn_apply_softmax_pipe(const float* __restrict_
         }
         fused_cp_async_commit();
         float acc[2][4] = {};
-        ap_apply_stage<RC>(Ms, buf[s % STAGES][0], rg, px, acc);
+        at_tile_product(Ms, buf[s % STAGES][0], rg, 2 * RC, px, T, acc);
         ap_apply_store<RC>(O, acc, nullptr, nullptr, rg, px, (b0 + s * G0) * AP_BK, HW);
     }
 }
@@ -899,10 +866,11 @@ __device__ __forceinline__ void attn_gram_gv_pipe(const float* __restrict__ gy, 
         }
         fused_cp_async_commit();
         const float (*GYs)[AP_ROW] = buf[s % STAGES][0];
-        ap_gram_stage<RC>(GYs, buf[s % STAGES][1], gi, gj, acc);
+        // Unroll 1: with the apply's registers live beside the Gram's, unroll 2 spilled 12 bytes at RC = 12.
+        at_gram_product<AP_BK, 1>(GYs, buf[s % STAGES][1], gi, RC, gj, 16, acc);
         if (O != nullptr) {
             float o[2][4] = {};
-            ap_apply_stage<RC>(Ms, GYs, rg, px, o);
+            at_tile_product(Ms, GYs, rg, 2 * RC, px, T, o);
             ap_apply_store<RC>(O, o, nullptr, nullptr, rg, px, (b0 + s * G0) * AP_BK, HW);
         }
     }
@@ -1034,12 +1002,12 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
         const int p0 = (b0 + s * G0) * AP_BK;
         {
             float o[2][4] = {};
-            ap_apply_stage<RC>(M0, Ks, rg, px, o);
+            at_tile_product(M0, Ks, rg, 2 * RC, px, T, o);
             ap_apply_store<RC>(GQ, o, dqk, Qs, rg, px, p0, HW);
         }
         {
             float o[2][4] = {};
-            ap_apply_stage<RC>(M1, Qs, rg, px, o);
+            at_tile_product(M1, Qs, rg, 2 * RC, px, T, o);
             ap_apply_store<RC>(GK, o, dqk + T, Ks, rg, px, p0, HW);
         }
     }
