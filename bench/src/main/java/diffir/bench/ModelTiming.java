@@ -50,11 +50,16 @@ import java.util.SplittableRandom;
  * written next to them ({@code ours_<case>.npy}) for the comparison of outputs.
  *
  * <p>Usage: {@code ModelTiming [out.csv] [--device cpu|cuda] [--cases infer64,train] [--warmup N] [--runs N]
- * [--inputs DIR] [--small]}; CSV lines {@code case,ms,host_ms,launches,host_syncs,peak_mib}. The device
- * defaults to CUDA. {@code --small} runs tiny configs (a check of the program itself).
+ * [--inputs DIR] [--small] [--profile | --profile-shapes]}; CSV lines {@code case,ms,host_ms,launches,host_syncs,peak_mib}. The device
+ * defaults to CUDA. {@code --small} runs tiny configs (a check of the program itself). {@code --profile} (CPU only)
+ * also prints each case's time per backend method ({@link OpProfile}), {@code --profile-shapes} per method and
+ * argument shapes.
  */
 public final class ModelTiming {
     private ModelTiming() {}
+
+    /** Set by --profile: the CPU backend's per-method timer. */
+    private static OpProfile profiler;
 
     static final List<String> ALL_CASES = List.of("infer64", "infer128", "infer256", "train");
 
@@ -81,10 +86,12 @@ public final class ModelTiming {
         String device = "cuda", cases = String.join(",", ALL_CASES);
         int warmup = -1, runs = -1;
         Path inputs = null;
-        boolean small = false;
+        boolean small = false, profile = false, shapes = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--small" -> small = true;
+                case "--profile" -> profile = true;
+                case "--profile-shapes" -> profile = shapes = true;
                 case "--device" -> device = value(args, ++i);
                 case "--cases" -> cases = value(args, ++i);
                 case "--warmup" -> warmup = Integer.parseInt(value(args, ++i));
@@ -97,12 +104,17 @@ public final class ModelTiming {
             }
         }
         Device d = Device.of(device);
+        if (profile) {
+            if (d != Device.CPU) throw new IllegalArgumentException("--profile times kernels on the CPU only (a GPU backend returns once a launch is queued)");
+            profiler = OpProfile.of(d.backend(), shapes);
+            d = Device.custom("cpu", profiler.backend());
+        }
         System.out.println("device: " + d.backend().describe());
         List<String> caseList = Arrays.stream(cases.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         for (String c : caseList)
             if (!c.equals("train") && !c.matches("infer\\d+"))
                 throw new IllegalArgumentException("unknown case " + c + "; known: " + String.join(", ", ALL_CASES) + " (infer<N>, N a multiple of 8)");
-        boolean cpu = d == Device.CPU;
+        boolean cpu = d.name().equals("cpu");
         Plan plan = small ? Plan.tiny() : Plan.full(caseList, warmup >= 0 ? warmup : (cpu ? 1 : 3), runs > 0 ? runs : (cpu ? 5 : 10));
         if (small && warmup >= 0) plan = new Plan(plan.inferConfig(), plan.cases(), plan.trainConfig(), plan.trainBatch(), plan.trainSize(), warmup,
                 runs > 0 ? runs : plan.runs());
@@ -227,7 +239,8 @@ public final class ModelTiming {
         double[] ms = new double[plan.runs()], host = new double[plan.runs()], cpu = new double[plan.runs()];
         long launches = 0, syncs = 0;
         if (cuda != null) cuda.resetPeakMemory();
-        CpuBackend cpuBackend = d.backend() instanceof CpuBackend c ? c : null;
+        CpuBackend cpuBackend = d.backend() instanceof CpuBackend c ? c : profiler != null ? CpuBackend.INSTANCE : null;
+        if (profiler != null) profiler.reset();
         if (cpuBackend != null) cpuBackend.resetPeakMemory();
         for (int i = 0; i < ms.length; i++) {
             long l0 = cuda != null ? cuda.launches() : 0, s0 = d.backend().hostSyncs();
@@ -248,6 +261,7 @@ public final class ModelTiming {
                 cpuBackend.peakMemoryBytes() / 1048576.0, cpuBackend.pooledBytes() / 1048576.0);
         System.out.printf("%-10s %10.3f %10.3f %9d %6d %9.1f   cpu ms %.0f%s   runs %s%n", name, med, hostMed, launches, syncs, peak,
                 median(cpu), tensors, runsText(ms));
+        if (profiler != null) System.out.print(profiler.table(ms.length, med));
         return String.format(Locale.ROOT, "%s,%.4f,%.4f,%d,%d,%.1f", name, med, hostMed, launches, syncs, peak);
     }
 

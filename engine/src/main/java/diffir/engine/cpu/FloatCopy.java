@@ -25,9 +25,14 @@ final class FloatCopy {
         }
         int i = 0;
         for (; i <= n - V; i += V) FloatVector.fromArray(S, src, s + i).intoArray(dst, d + i);
-        if (i < n) {
+        if (i == n) return;
+        // A masked vector whose full width would run past either array's end takes the Vector API's
+        // lane-by-lane checking path (slower than scalars); packed panels end exactly at such ends.
+        if (s + i + V <= src.length && d + i + V <= dst.length) {
             VectorMask<Float> m = S.indexInRange(i, n);
             FloatVector.fromArray(S, src, s + i, m).intoArray(dst, d + i, m);
+        } else {
+            for (; i < n; i++) dst[d + i] = src[s + i];
         }
     }
 
@@ -39,6 +44,8 @@ final class FloatCopy {
         FloatVector z = FloatVector.zero(S);
         int i = 0;
         for (; i <= n - V; i += V) z.intoArray(dst, d + i);
-        if (i < n) z.intoArray(dst, d + i, S.indexInRange(i, n));
+        if (i == n) return;
+        if (d + i + V <= dst.length) z.intoArray(dst, d + i, S.indexInRange(i, n));
+        else for (; i < n; i++) dst[d + i] = 0f;
     }
 }

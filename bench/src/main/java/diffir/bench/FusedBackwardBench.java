@@ -1,0 +1,79 @@
+package diffir.bench;
+
+import diffir.engine.Device;
+import diffir.engine.MemoryScope;
+import diffir.engine.Tensor;
+import org.openjdk.jmh.annotations.*;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The backward of DiffIR's fused ops ({@link FusedCase}), {@code fused} (the fused kernels' forward and backward
+ * through Ops) against {@code unfused} (the same math composed from other Ops, each with its own backward). There is
+ * no {@code loop} here: the plain loops are forward only ({@link FusedBench}).
+ *
+ * <p>What one call does, all of it timed: the forward with autograd recording, then {@code backward} through autograd
+ * from a fixed random upstream gradient (made in setup) to the gradients of every input and weight of the op
+ * (layernorm: x, w, b, mod; gated: x, w; attention: qkv, temperature), then dropping those gradients (as an
+ * optimiser's zero_grad). The graph is used up by the backward, so the forward is recorded in the call; the
+ * backward's own share is about this time minus {@link FusedBench}'s forward row for the same case (recording saves
+ * tensors the no-grad forward frees, so the difference is a slight overestimate).
+ *
+ * <p>{@code device}: {@code cpu} (default) or {@code cuda} ({@code -p device=cuda}): the tensors on the device,
+ * {@code fused} our fused CUDA kernels, {@code unfused} the Ops composition on the CUDA backend with matmuls on cuBLAS
+ * and the convolution on cuDNN ({@link CudaLibraries}), each call ending with a device synchronisation (no copy
+ * back). Without a CUDA device {@code device=cuda} fails in setup with one line ("no CUDA device: ...").
+ * {@code shape} as in FusedBench.
+ *
+ * <p>{@code java -jar bench/target/benchmarks.jar FusedBackwardBench [-p device=cuda]}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
+        "-Xmn64m", "-Xmx3g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 4, time = 1)
+public class FusedBackwardBench {
+    @Param({"layernorm", "gated", "attention"})
+    public String op;
+
+    @Param({"fused", "unfused"})
+    public String impl;
+
+    @Param({"48x64", "48x256", "384x8"})
+    public String shape;
+
+    @Param({"cpu"})
+    public String device;
+
+    FusedCase fc;
+    private Device d;
+
+    @Setup
+    public void setup() {
+        if (!List.of("fused", "unfused").contains(impl))
+            throw new IllegalArgumentException("unknown impl '" + impl + "': fused or unfused (the plain loop is forward only, in FusedBench)");
+        d = Device.of(device);
+        if (impl.equals("unfused")) CudaLibraries.forUnfused(d, op);
+        fc = new FusedCase(op, shape, d, true);
+    }
+
+    @TearDown
+    public void tearDown() {
+        CudaLibraries.reset(d);
+    }
+
+    @Benchmark
+    public float run() {
+        float n;
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor[] grads = fc.backward(impl);
+            d.backend().synchronize();
+            n = grads[0].numel();
+        }
+        fc.zeroGrads();
+        return n;
+    }
+}
