@@ -3,8 +3,10 @@
 # no Maven and no network. Output in .device-bundle/ (git-ignored; carried to the GPU machine with the
 # device tool's `carry`, 64 MiB in all with the working tree):
 #   rt.tar.gz       a trimmed Java 25 runtime (jlink)
-#   lib/*.jar       engine, kernels (with the compiled fatbins), app, bench (ModelTiming), their test classes,
+#   lib/*.jar       engine, kernels (with the compiled fatbins), app, bench (ModelTiming and the JMH benchmarks:
+#                   `rt/bin/java -cp 'lib/*' org.openjdk.jmh.Main FusedBench -p device=cuda`), their test classes,
 #                   dependencies (jcuda-natives cut down to the driver library), JUnit's console launcher
+# The runtime keeps java.management/jdk.management: ModelTiming reads process CPU time, JMH its MX beans.
 # Then, there: scripts/device-check.sh (see kernels/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ JUNIT_PLATFORM=1.14.1   # matches the parent pom's JUnit 5.14.1
 
 echo "== build (kernels compiled with nvcc: $(command -v nvcc || echo /usr/local/cuda/bin/nvcc))"
 mvn -B -q -DskipTests package dependency:copy-dependencies -pl app,bench -am \
-    -DincludeScope=test -DexcludeGroupIds=org.junit,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.openjdk.jmh,net.sf.jopt-simple,org.apache.commons \
+    -DincludeScope=test -DexcludeGroupIds=org.junit,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian \
     -DoutputDirectory="$B/lib"
 # (no grep -q on a pipe: under pipefail its early exit would fail unzip with SIGPIPE)
 if ! unzip -l kernels/target/kernels-*.jar | grep 'diffir/kernels/cuda/modules.txt' >/dev/null; then
@@ -41,7 +43,7 @@ TMP=$(mktemp -d)
 rm -rf "$TMP"
 
 echo "== jlink"
-"$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs,java.desktop \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs,java.desktop,java.management,jdk.management \
     --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$B/rt"
 rm -f "$B"/rt/lib/server/classes*.jsa
 tar czf "$B/rt.tar.gz" -C "$B" rt
