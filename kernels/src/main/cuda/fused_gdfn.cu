@@ -117,8 +117,8 @@ __device__ __forceinline__ void gdfn_taps(const float* __restrict__ w, const flo
 
 // gz of the tile at (y0, x0) and its ring into gs, from the staged x planes xs[0], xs[1] and gy
 // xs[2]; adds the tile's weight and bias gradient terms to acc. The caller synchronises before
-// (xs staged) and after (gs complete).
-template <int K>
+// (xs staged) and after (gs complete). EXP2: GELU's density through exp2f (gelu_and_grad).
+template <int K, bool EXP2>
 __device__ __forceinline__ void gdfn_bwd_gz(const float (*const (&xs)[3])[GS_ROW], float (*const (&gs)[2])[GS_ROW],
                                             const float (&w1)[K * K], const float (&w2)[K * K], float b1, float b2,
                                             int y0, int x0, int H, int W, int tx, int ty, int tid,
@@ -138,7 +138,7 @@ __device__ __forceinline__ void gdfn_bwd_gz(const float (*const (&xs)[3])[GS_ROW
             if (Y < H && X < W) {  // no output there, so no gradient
                 const float g = xs[2][4 * ty + j + 2 * P][GS_COL0 + tx];
                 float act, dact;
-                gelu_and_grad(z1[j], act, dact);
+                gelu_and_grad<EXP2>(z1[j], act, dact);
                 g1[j] = g * dact * z2[j];
                 g2[j] = g * act;
             }
@@ -196,7 +196,7 @@ __device__ __forceinline__ void gdfn_bwd_gz(const float (*const (&xs)[3])[GS_ROW
                 }
             const float g = xs[2][er + P][GS_COL0 - P + ec];
             float act, dact;
-            gelu_and_grad(z1, act, dact);
+            gelu_and_grad<EXP2>(z1, act, dact);
             g1 = g * dact * z2;
             g2 = g * act;
         }
@@ -284,7 +284,7 @@ __device__ __forceinline__ void gdfn_backward(const float* __restrict__ x, const
     for (int t = 0; t < B::NRED; t++) acc[t] = 0.0f;
     const float (*const xsc[3])[GS_ROW] = {xs[0], xs[1], xs[2]};
     float (*const gsp[2])[GS_ROW] = {gs[0], gs[1]};
-    gdfn_bwd_gz<K>(xsc, gsp, w1, w2, b1, b2, y0, x0, H, W, tx, ty, tid, acc);
+    gdfn_bwd_gz<K, false>(xsc, gsp, w1, w2, b1, b2, y0, x0, H, W, tx, ty, tid, acc);
     __syncthreads();
     if (gx != nullptr) {
         const float (*const gsc[2])[GS_ROW] = {gs[0], gs[1]};
@@ -382,7 +382,7 @@ __device__ __forceinline__ void gdfn_backward_strip(const float* __restrict__ x,
         fused_cp_async_wait<1>();  // this thread's copies of tile t have landed
         __syncthreads();           // everyone's have, and tile t - 1's gx step is done with gs
         const float (*const xsc[3])[GS_ROW] = {xs[t & 1][0], xs[t & 1][1], xs[t & 1][2]};
-        gdfn_bwd_gz<K>(xsc, gsp, w1, w2, b1, b2, y0, t * GT_W, H, W, tx, ty, tid, acc);
+        gdfn_bwd_gz<K, true>(xsc, gsp, w1, w2, b1, b2, y0, t * GT_W, H, W, tx, ty, tid, acc);
         __syncthreads();
         if (gx1 != nullptr) gdfn_bwd_gx<K>(gsc, w1, w2, gx1, gx1 + (size_t) Hd * planeSize, y0, t * GT_W, H, W, tx, ty);
     }

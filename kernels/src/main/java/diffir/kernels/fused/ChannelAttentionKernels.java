@@ -24,6 +24,11 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * are 16-byte aligned, the kernels built for that r run ({@code _r12} for DIRformer's 48 channels per
  * head): their staging loops have known trip counts, so every load of a stage is in flight at once.
  * The Gram's pixel chunks are sized so that its grid fills the device in one wave.
+ *
+ * <p>With {@link FusedPaths#pipelined()} on, heads of 4r channels (r = 12, 8, 4) on aligned float4 rows
+ * take the pipelined kernels instead ({@code fused_attn_gram_pipe_r*}, {@code _apply_softmax_r*} forward;
+ * {@code _gram_gv_r*}, {@code _pair_r*} backward): cp.async stage rings, and the c x c steps folded into
+ * the passes. Off by default until a GPU run has checked them.
  */
 public final class ChannelAttentionKernels {
     private ChannelAttentionKernels() {}
@@ -241,10 +246,18 @@ public final class ChannelAttentionKernels {
         }
 
         /**
-         * True when the pipelined kernels serve this call: one head of exactly c = 4r rows with r in
-         * {@link #PIPE_R}, 16-byte aligned pixel rows, and pixels to walk.
+         * True when the pipelined kernels serve this call: they are switched on ({@link FusedPaths#pipelined()})
+         * and apply to its shape ({@link #pipelinable()}). Off, every call takes the general kernels.
          */
         boolean pipelined() {
+            return FusedPaths.pipelined() && pipelinable();
+        }
+
+        /**
+         * True when the pipelined kernels have a build for this shape: one head of exactly c = 4r rows
+         * with r in {@link #PIPE_R}, 16-byte aligned pixel rows, and pixels to walk.
+         */
+        boolean pipelinable() {
             return vec && tiles == 1 && c == 4 * r && PIPE_R.contains(r) && hw > 0;
         }
 

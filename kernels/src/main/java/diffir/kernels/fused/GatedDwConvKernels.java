@@ -17,9 +17,10 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * input planes with their halo in shared memory (with float4 loads, the {@code _v4} kernels, when
  * image rows are a multiple of 4 floats and the tensors 16-byte aligned). The backward recomputes z on the tile plus a halo,
  * writes gx for both halves through the transposed stencil, and leaves per-block partial sums of the
- * weight and bias gradients, which one block per channel then reduces. For 3x3 taps on float4 rows
- * (DiffIR's case) a backward block walks a whole row of tiles ({@code fused_gdfn_bwd_strip_k3}): the
- * next tile's planes load while the current one computes, and the block reduces its sums once.
+ * weight and bias gradients, which one block per channel then reduces. With {@link FusedPaths#pipelined()}
+ * on, for 3x3 taps on float4 rows (DiffIR's case) a backward block walks a whole row of tiles
+ * ({@code fused_gdfn_bwd_strip_k3}): the next tile's planes load while the current one computes, and
+ * the block reduces its sums once. Off (the default until a GPU run has checked it), one tile per block.
  */
 public final class GatedDwConvKernels {
     private GatedDwConvKernels() {}
@@ -48,7 +49,7 @@ public final class GatedDwConvKernels {
 
         // Partials per (channel, tap): one per block (a tile, or with the strip kernel a row of tiles).
         // An empty image has none, and the finalize kernel then writes zero gradients.
-        boolean vec = FusedArgs.vectorizable(g.w, x, gy), strip = vec && g.k == 3;
+        boolean vec = FusedArgs.vectorizable(g.w, x, gy), strip = FusedPaths.pipelined() && vec && g.k == 3;
         int nt = g.empty() ? 0 : g.n * g.tilesY * (strip ? 1 : g.tilesX);
         int taps = g.k * g.k;
         Tensor part = reduce && nt > 0 ? L.scratch(2 * g.hd, taps + 1, nt) : null;
