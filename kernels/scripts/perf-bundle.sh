@@ -6,8 +6,10 @@
 #   lib/                   engine jars, kernels test classes, JCuda (driver library only), JUnit's console launcher
 #   variants/NAME/*.jar    one kernels jar (Java glue + compiled fatbins) per version
 # Usage: kernels/scripts/perf-bundle.sh [NAME=REV[:PATCH] ...]
-#   "new" is always the working tree; each NAME=REV is a commit, built from `git archive REV` in a
-#   temporary folder, with PATCH (a python file of (path, old, new) edits) applied when given.
+#   "new" is always the working tree (perf-check runs it with -Ddiffir.cuda.pipelined on and off, so
+#   no other version is needed to compare the pipelined kernels with the default ones); each NAME=REV
+#   is a commit, built from `git archive REV` in a temporary folder, with PATCH (a python file of
+#   (path, old, new) edits) applied when given. NAME must not be "pipelined" or "default".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/java-home.sh
@@ -32,6 +34,7 @@ rm -rf "$TMP"
 
 for spec in "$@"; do
   name=${spec%%=*}
+  case $name in new|pipelined|default) echo "perf-bundle: variant name $name is taken by the working tree's settings" >&2; exit 2 ;; esac
   rest=${spec#*=}
   rev=${rest%%:*}
   patch=""

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root, with kernels/target/perf-bundle carried (built here by
-# kernels/scripts/perf-bundle.sh). One call: the fused kernels' GPU tests and memcheck for the
-# working tree's version ("new"), then KernelTiming --fused for every version in the bundle (new and
-# old twice, in turns, for the run-to-run spread), per-kernel times from ncu (new and old, one run
-# each op at level-1 sizes), the SASS instruction mix of the new fused kernels, and a table last.
-# Logs and CSVs under $OUT. Phases have hard timeouts; a failing phase does not stop the next.
+# kernels/scripts/perf-bundle.sh). One call, the working tree's kernels jar ("new") in two settings:
+# "pipelined" (-Ddiffir.cuda.pipelined=true: the opt-in pipelined attention kernels and the row-walking
+# GDFN backward) and "default" (the kernels the earlier H100 checks measured). In order: the GPU tests
+# with the switch on (FusedKernelsGpuTest and CudaBackendTest's fused cases run both settings
+# themselves), compute-sanitizer memcheck, racecheck, synccheck and initcheck over KernelSmoke with
+# it on and memcheck with it off, KernelTiming --fused for pipelined and default twice each in turns
+# (the run-to-run spread) and once for every other version in the bundle, per-kernel figures from
+# ncu (both settings, level-1 sizes), the SASS instruction mix of the new kernels, then a table and
+# the targets the default flips on. Logs and CSVs under $OUT, the verdict in $OUT/summary.txt.
+# Phases have hard timeouts; a failing phase does not stop the next.
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/perf-check-out}
@@ -39,35 +44,45 @@ JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+
 LIB=$(ls "$B"/lib/*.jar | grep -v junit-platform-console-standalone | paste -sd: -)
 CONSOLE=$(ls "$B"/lib/junit-platform-console-standalone-*.jar | head -1)
 cp_of() { echo "$LIB:$(ls "$B"/variants/$1/*.jar | paste -sd: -)"; }
-VARIANTS=$(ls "$B/variants" | grep -v '^new$' | grep -v '^old$' | sort)
+# A configuration: "pipelined" and "default" are the working tree's jar with the switch on and off;
+# any other name is a version in the bundle (perf-bundle.sh NAME=REV), run with the switch off.
+ON=-Ddiffir.cuda.pipelined=true
+jar_of() { case $1 in pipelined|default) echo new ;; *) echo "$1" ;; esac; }
+flags_of() { [ "$1" = pipelined ] && echo "$ON" || echo "-Ddiffir.cuda.pipelined=false"; }
+VARIANTS=$(ls "$B/variants" | grep -v '^new$' | sort)
 head -2 "$OUT/env.log" | tee -a "$OUT/summary.txt"
 
-phase tests 100 "$OUT/tests.log" "$JAVA" "${JVM[@]}" -Ddiffir.cuda.poison=true -jar "$CONSOLE" execute --disable-banner \
+# FusedKernelsGpuTest and CudaBackendTest's fused cases set the switch themselves (off and on); $ON covers the rest.
+phase tests 100 "$OUT/tests.log" "$JAVA" "${JVM[@]}" "$ON" -Ddiffir.cuda.poison=true -jar "$CONSOLE" execute --disable-banner \
   --details=summary --details-theme=ascii --disable-ansi-colors --class-path "$(cp_of new)" \
   --select-class diffir.kernels.fused.FusedKernelsGpuTest --select-class diffir.kernels.CudaBackendTest
 grep -E "tests (successful|failed|aborted|skipped)" "$OUT/tests.log" | tee -a "$OUT/summary.txt"
 grep -E "^\s*(JUnit|MethodSource|\[X\]|=>)|rel err .* > |AssertionFailed" "$OUT/tests.log" | head -20 | tee -a "$OUT/summary.txt"
-grep -E "rel err" "$OUT/tests.log" | sort -k2 | awk '{print}' | sort -t' ' -k1 | tail -3 >/dev/null
 
+# KernelSmoke runs every own kernel once at small odd sizes (with the switch on: the pipelined
+# attention kernels for r = 12, 8, 4 and the row-walking GDFN backward), synchronising after each launch.
 if command -v compute-sanitizer >/dev/null; then
-  phase memcheck 60 "$OUT/memcheck.log" compute-sanitizer --tool memcheck --error-exitcode 3 --report-api-errors no \
-    --target-processes all --print-limit 20 "$JAVA" "${JVM[@]}" -Ddiffir.cuda.sync=true -Ddiffir.cuda.cublas=false \
-    -Ddiffir.cuda.cudnn=false -cp "$(cp_of new)" diffir.kernels.check.KernelSmoke
-  grep -E "ERROR SUMMARY|^smoke:" "$OUT/memcheck.log" | tail -2 | tee -a "$OUT/summary.txt"
+  for run in "memcheck pipelined" "racecheck pipelined" "synccheck pipelined" "initcheck pipelined" "memcheck default"; do
+    set -- $run
+    phase "$1 $2" 60 "$OUT/$1-$2.log" compute-sanitizer --tool "$1" --error-exitcode 3 --report-api-errors no \
+      --target-processes all --print-limit 20 "$JAVA" "${JVM[@]}" "$(flags_of "$2")" -Ddiffir.cuda.sync=true \
+      -Ddiffir.cuda.cublas=false -Ddiffir.cuda.cudnn=false -cp "$(cp_of new)" diffir.kernels.check.KernelSmoke
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^smoke:" "$OUT/$1-$2.log" | tail -2 | sed "s/^/  $1 $2: /" | tee -a "$OUT/summary.txt"
+  done
 fi
 
-for v in new old $VARIANTS new old; do
-  i=$(ls "$OUT"/timing-"$v"-*.csv 2>/dev/null | wc -l)
-  phase "timing $v" 40 "$OUT/timing.log" "$JAVA" "${JVM[@]}" -cp "$(cp_of "$v")" diffir.kernels.bench.KernelTiming \
-    "$OUT/timing-$v-$i.csv" --fused
+for c in pipelined default $VARIANTS pipelined default; do
+  i=$(ls "$OUT"/timing-"$c"-*.csv 2>/dev/null | wc -l)
+  phase "timing $c" 40 "$OUT/timing.log" "$JAVA" "${JVM[@]}" "$(flags_of "$c")" -cp "$(cp_of "$(jar_of "$c")")" \
+    diffir.kernels.bench.KernelTiming "$OUT/timing-$c-$i.csv" --fused
 done
 
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -n "$NCU" ]; then
   M=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,smsp__inst_executed.sum,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active
-  for v in new old; do
-    phase "ncu $v" 60 "$OUT/ncu-$v.log" "$NCU" --target-processes all --clock-control none --kernel-name regex:'fused_(attn|gdfn)' \
-      --metrics "$M" --csv "$JAVA" "${JVM[@]}" -cp "$(cp_of "$v")" diffir.kernels.bench.FusedOnce
+  for c in pipelined default; do
+    phase "ncu $c" 60 "$OUT/ncu-$c.log" "$NCU" --target-processes all --clock-control none --kernel-name regex:'fused_(attn|gdfn)' \
+      --metrics "$M" --csv "$JAVA" "${JVM[@]}" "$(flags_of "$c")" -cp "$(cp_of new)" diffir.kernels.bench.FusedOnce
   done
 fi
 
@@ -87,18 +102,30 @@ for f in sorted(glob.glob(os.path.join(out, "timing-*.csv"))):
     for row in csv.reader(open(f)):
         if len(row) >= 5:
             runs.setdefault(row[0], {}).setdefault(v, []).append((float(row[1]), float(row[4])))
-vs = ["old", "new"] + sorted({v for r in runs.values() for v in r} - {"old", "new"})
-print("\nop (ms per call, each run)      " + "".join(f"{v:>22}" for v in vs) + "   new % floor")
+vs = ["pipelined", "default"] + sorted({v for r in runs.values() for v in r} - {"pipelined", "default"})
+print("\nop (ms per call, each run)      " + "".join(f"{v:>22}" for v in vs) + "   pipelined % floor")
 for op in ["copy_d2d", "ln_mod_fwd", "ln_mod_bwd", "gdfn_fwd", "gdfn_bwd", "attn_fwd", "attn_bwd", "attn_bwd_recompute"]:
     if op not in runs: continue
     cells = []
     for v in vs:
         t = runs[op].get(v, [])
         cells.append(" ".join(f"{x[0]:.4f}" for x in t) or "-")
-    new = runs[op].get("new", [])
+    new = runs[op].get("pipelined", [])
     pct = f"{100 * statistics.median(x[1] for x in new) / statistics.median(x[0] for x in new):.0f}%" if new and new[0][1] > 0 else ""
     print(f"{op:<32}" + "".join(f"{c:>22}" for c in cells) + f"   {pct}")
-for v in ["new", "old"]:
+# What the switch's default may flip on (kernels/FUSED_KERNELS.md): the tests and sanitizers above
+# clean, and these level-1 times (median of the pipelined runs) on an H100.
+targets = {"attn_fwd": 0.112, "attn_bwd": 0.196, "gdfn_bwd": 0.370}
+print("\ntargets for flipping the default (pipelined, median ms):")
+for op, limit in targets.items():
+    t = [x[0] for x in runs.get(op, {}).get("pipelined", [])]
+    if not t:
+        print(f"  {op:<10} no timing"); continue
+    m = statistics.median(t)
+    d = [x[0] for x in runs[op].get("default", [])]
+    base = f", default {statistics.median(d):.4f}" if d else ""
+    print(f"  {op:<10} {m:.4f} ms <= {limit:.3f}: {'met' if m <= limit else 'MISSED'}{base}")
+for v in ["pipelined", "default"]:
     f = os.path.join(out, f"ncu-{v}.log")
     if not os.path.exists(f): continue
     rows = [r for r in csv.reader(l for l in open(f) if l.startswith('"'))]
