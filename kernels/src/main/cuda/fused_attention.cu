@@ -59,6 +59,28 @@ __device__ __forceinline__ float4 at_load_row4(const float* row, bool rowValid, 
     return v;
 }
 
+// acc[a][b] += sum over the BK pixels of a staged block of X[i0 + di*a][k] * Y[j0 + dj*b][k]: the Gram's
+// register tile (NA x NB entries of X Y^T). UNROLL k steps of 4 may interleave: 2 lets a step's
+// shared loads overlap the previous step's FMAs; full unrolling took 150 registers in attn_gram.
+template <int BK, int UNROLL, int NA, int NB, typename XTile, typename YTile>
+__device__ __forceinline__ void at_gram_product(const XTile& Xs, const YTile& Ys, int i0, int di, int j0, int dj,
+                                                float (&acc)[NA][NB]) {
+#pragma unroll UNROLL
+    for (int kk = 0; kk < BK; kk += 4) {
+        float xa[NA][4], yb[NB][4];
+#pragma unroll
+        for (int a = 0; a < NA; a++) at_unpack(ld4(&Xs[i0 + di * a][kk]), xa[a]);
+#pragma unroll
+        for (int b = 0; b < NB; b++) at_unpack(ld4(&Ys[j0 + dj * b][kk]), yb[b]);
+#pragma unroll
+        for (int a = 0; a < NA; a++)
+#pragma unroll
+            for (int b = 0; b < NB; b++)
+#pragma unroll
+                for (int k = 0; k < 4; k++) acc[a][b] += xa[a][k] * yb[b][k];
+    }
+}
+
 // --------------------------------------------------------------------------------------------- Gram
 //
 // Block (R, R), grid (tiles*tiles, nChunks, pairs*NH). Pair 0 uses (X0, Y0), pair 1 (X1, Y1) (the
@@ -141,20 +163,7 @@ __device__ __forceinline__ void attn_gram(const float* __restrict__ X0, const fl
                 nrm[e] = s;
             }
         }
-#pragma unroll 2  // full unrolling took 150 registers (3 blocks per SM); 2 keeps ~80, no spills
-        for (int kk = 0; kk < AT_BK; kk += 4) {
-            float xa[4][4], yb[4][4];
-#pragma unroll
-            for (int a = 0; a < 4; a++) at_unpack(ld4(&Xs[ty + R * a][kk]), xa[a]);
-#pragma unroll
-            for (int b = 0; b < 4; b++) at_unpack(ld4(&Ys[tx + R * b][kk]), yb[b]);
-#pragma unroll
-            for (int a = 0; a < 4; a++)
-#pragma unroll
-                for (int b = 0; b < 4; b++)
-#pragma unroll
-                    for (int k = 0; k < 4; k++) acc[a][b] += xa[a][k] * yb[b][k];
-        }
+        at_gram_product<AT_BK, 2>(Xs, Ys, ty, R, tx, R, acc);  // unroll 2 keeps ~80 registers, no spills
         __syncthreads();  // the next stage overwrites Xs, Ys
     }
 
@@ -267,27 +276,24 @@ fused_attn_softmax(const float* __restrict__ red, const float* __restrict__ temp
 // 4tx..4tx+3 (one float4) of rows ty + R*a. PAIR computes a second, independent product (M1, Y1,
 // d1, X1 -> O1) in the same pass: the backward's gq = Bq K + dq Q and gk = Bq^T Q + dk K read the
 // same Q and K tiles, so each is read from memory once.
-// acc[s][a][0..3] += sum over channels jj < jn of Ms[s][ty + R*a][jj] * Ys[s][jj][4tx .. 4tx+3]: one staged
-// block of channels of the apply's register tile (rows ty + R*a, pixels 4tx..4tx+3), for each product s.
-template <int NP, typename MTile, typename YTile>
-__device__ __forceinline__ void at_tile_product(const MTile& Ms, const YTile& Ys, int ty, int R, int tx, int jn,
-                                                float (&acc)[NP][4][4]) {
-#pragma unroll
-    for (int s = 0; s < NP; s++) {
+// acc[a][0..3] += sum over channels jj < jn of Ms[i0 + di*a][jj] * Ys[jj][4px .. 4px+3]: one staged block
+// of channels of the apply's register tile (NA rows i0 + di*a, pixels 4px..4px+3).
+template <int NA, typename MTile, typename YTile>
+__device__ __forceinline__ void at_tile_product(const MTile& Ms, const YTile& Ys, int i0, int di, int px, int jn,
+                                                float (&acc)[NA][4]) {
 #pragma unroll 4
-        for (int jj = 0; jj < jn; jj += 4) {
-            float m[4][4];
+    for (int jj = 0; jj < jn; jj += 4) {
+        float m[NA][4];
 #pragma unroll
-            for (int a = 0; a < 4; a++) at_unpack(ld4(&Ms[s][ty + R * a][jj]), m[a]);
+        for (int a = 0; a < NA; a++) at_unpack(ld4(&Ms[i0 + di * a][jj]), m[a]);
 #pragma unroll
-            for (int k = 0; k < 4; k++) {
-                float y[4];
-                at_unpack(ld4(&Ys[s][jj + k][4 * tx]), y);
+        for (int k = 0; k < 4; k++) {
+            float y[4];
+            at_unpack(ld4(&Ys[jj + k][4 * px]), y);
 #pragma unroll
-                for (int a = 0; a < 4; a++)
+            for (int a = 0; a < NA; a++)
 #pragma unroll
-                    for (int q = 0; q < 4; q++) acc[s][a][q] += m[a][k] * y[q];
-            }
+                for (int q = 0; q < 4; q++) acc[a][q] += m[a][k] * y[q];
         }
     }
 }
@@ -386,7 +392,8 @@ __device__ __forceinline__ void attn_apply(const float* __restrict__ M0, const f
                 st4(&Ys[s][r][4 * q], at_load_row4<VEC>(Yb[s] + (size_t) min(j, c - 1) * HW, j < c, p, HW));
         }
         __syncthreads();
-        at_tile_product(Ms, Ys, ty, R, tx, jn, acc);  // only real channels (c = 48: no padded steps)
+#pragma unroll
+        for (int s = 0; s < NP; s++) at_tile_product(Ms[s], Ys[s], ty, R, tx, jn, acc[s]);  // only real channels
         __syncthreads();  // the next stage overwrites Ms, Ys
     }
     const int p = p0 + 4 * tx, row0 = i0 + ty;
@@ -481,7 +488,8 @@ __device__ __forceinline__ void attn_apply_fixed(const float* __restrict__ M0, c
         for (int a = 0; a < 4; a++)
 #pragma unroll
             for (int k = 0; k < 4; k++) acc[s][a][k] = 0.0f;
-    at_tile_product(Ms, Ys, ty, RC, tx, c, acc);
+#pragma unroll
+    for (int s = 0; s < NP; s++) at_tile_product(Ms[s], Ys[s], ty, RC, tx, c, acc[s]);
     at_store_rows<true>(acc, ty, RC, p0 + 4 * tx, c, HW, bh, n, headOff, d0, X0, xNS0, O0, oNS0, d1, X1, xNS1, O1, oNS1);
 }
 
@@ -504,7 +512,7 @@ ATTN_APPLY_FIXED(fused_attn_apply_pair_r12, 12, true, 3)
 
 // ------------------------------------------------------------------------------ backward: c x c part
 //
-// One block per bh. G = [NH][c*c]: Q K^T (unnormalised) for every bh (saved by the forward, or
+// One block per bh. G: Q K^T (unnormalised) of bh at Gall + bh * gStride (saved by the forward, or
 // recomputed); GA = [NH][c*c]: gA = gy V^T.
 // With Sh = Q K^T / (qn kn^T) (so S = t*Sh):
 //   gS = A * (gA - rowsum(gA * A))                     softmax backward
@@ -516,7 +524,7 @@ ATTN_APPLY_FIXED(fused_attn_apply_pair_r12, 12, true, 3)
 // projection term (dq, dk) vanishes. Writes Bq, BqT, AT ([NH][c][c]), dq, dk ([NH][c]), gtPart
 // ([NH]); gS ([NH][c][c]) is scratch.
 extern "C" __global__ void __launch_bounds__(AT_SMALL_THREADS)
-fused_attn_bwd_coef(const float* __restrict__ Gall, const float* __restrict__ GAall, const float* __restrict__ attn,
+fused_attn_bwd_coef(const float* __restrict__ Gall, int gStride, const float* __restrict__ GAall, const float* __restrict__ attn,
                     const float* __restrict__ norms,
                     const float* __restrict__ temperature, float* __restrict__ Bq, float* __restrict__ BqT,
                     float* __restrict__ AT, float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ gS,
@@ -525,7 +533,7 @@ fused_attn_bwd_coef(const float* __restrict__ Gall, const float* __restrict__ GA
     const int bh = blockIdx.x, n = bh / heads, h = bh % heads, C = c * heads;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const size_t cc = (size_t) c * c, off = (size_t) bh * cc;
-    const float* G = Gall + off;
+    const float* G = Gall + (size_t) bh * gStride;
     const float* GA = GAall + off;
     const float* A = attn + off;
     const float* qn = norms + (size_t) n * 2 * C + h * c;
@@ -580,3 +588,452 @@ fused_attn_gtemp(const float* __restrict__ gtPart, float* __restrict__ gtemp, in
         gtemp[h] = s;
     }
 }
+
+// ===================================================================================== pipelined
+//
+// The kernels for one head of exactly c = T = 4 RC rows (RC = 4, 8, 12; DIRformer's 48 channels per
+// head are RC = 12), float4 pixel rows (HW % 4 == 0, 16-byte aligned operands; the glue checks).
+// A block of 16 RC threads (192 at RC = 12) belongs to one bh and walks the image's 32-pixel stages
+// b, b + G, b + 2G, ... (b = blockIdx.x, G = gridDim.x, sized by the glue to fill the device in one
+// wave). Each stage's operand tiles ([T][AP_BK] per operand) come in through cp.async into a ring
+// of shared buffers, STAGES - 1 stages ahead of the one being computed (STAGES = 3 in the forward's
+// passes, 2 in the backward's), so each block's memory traffic overlaps its own arithmetic. (The
+// first H100 checks measured the load-then-compute kernels above at 45-47% of the byte floor: while
+// a block waited for its stage, its SM's few other blocks could not keep the FMA units busy, and
+// the reverse.) The c x c work that used to be a separate launch between the passes (the softmax;
+// the softmax backward and normalisation coefficients) is done by every block of the pass that
+// needs it, from a few KB in L2, while its first stage loads.
+//
+// Thread layouts (a warp covers 4 x 8 distinct rows/columns, so that its 16-byte shared reads hit
+// one wavefront each):
+//   Gram P = X Y^T (T x T): thread (gi, gj), gi < RC, gj < 16, rows gi + RC a (a < 4), columns
+//     gj + 16 b (b < RC / 4): RC accumulators.
+//   apply O = M Y (T x AP_BK per stage): thread (rg, px), rg < 2 RC, px < 8, rows rg + 2 RC a
+//     (a < 2), pixels 4 px .. 4 px + 3 (one float4): 8 accumulators.
+// The per-stage products are the general kernels' at_gram_product and at_tile_product with these strides.
+#define AP_BK 32             // pixels per stage
+#define AP_ROW (AP_BK + 4)   // stage row stride: 9 float4, odd, so 8 consecutive rows fill 8 bank groups
+
+template <int RC>
+struct ApGeo {
+    static constexpr int T = 4 * RC, NTHR = 16 * RC, NB = RC / 4;
+    static constexpr int MROW = T + 4;  // (T + 4) / 4 = RC + 1 is odd: consecutive M rows in distinct bank groups
+};
+
+// Gram and apply coordinates of thread tid (see the layouts above).
+__device__ __forceinline__ void ap_gram_coords(int tid, int& gi, int& gj) {
+    const int w = tid >> 5, l = tid & 31;
+    gi = 4 * (w >> 1) + (l >> 3);
+    gj = 8 * (w & 1) + (l & 7);
+}
+
+__device__ __forceinline__ void ap_apply_coords(int tid, int& rg, int& px) {
+    const int w = tid >> 5, l = tid & 31;
+    rg = 4 * w + (l >> 3);
+    px = l & 7;
+}
+
+// Issues the copies of one stage (pixels [p0, p0 + AP_BK)) of NOPS operands of T rows each: rows of
+// operand o start at src[o] + r * HW. Float4 past HW are zero-filled. 2 float4 per thread per operand.
+template <int RC, int NOPS>
+__device__ __forceinline__ void ap_issue(const float* const (&src)[NOPS], float (*const (&dst)[NOPS])[AP_ROW], int p0,
+                                         int HW, int tid) {
+    constexpr int T = ApGeo<RC>::T, NTHR = ApGeo<RC>::NTHR, ITEMS = T * (AP_BK / 4);
+#pragma unroll
+    for (int o = 0; o < NOPS; o++)
+#pragma unroll
+        for (int k = 0; k < ITEMS / NTHR; k++) {
+            const int e = tid + k * NTHR, r = e / (AP_BK / 4), q = e % (AP_BK / 4), p = p0 + 4 * q;
+            const float* row = src[o] + (size_t) r * HW;
+            fused_cp_async16(&dst[o][r][4 * q], p < HW ? row + p : row, p < HW);
+        }
+}
+
+// Stores the apply's 2 x 4 outputs (+ d[i] * X[i][p] from the staged tile Xs when d != null) to the
+// rows of O (row stride HW) for the stage at pixel p0.
+template <int RC>
+__device__ __forceinline__ void ap_apply_store(float* O, const float (&acc)[2][4], const float* d,
+                                               const float (*Xs)[AP_ROW], int rg, int px, int p0, int HW) {
+    const int p = p0 + 4 * px;
+    if (p >= HW) return;
+#pragma unroll
+    for (int a = 0; a < 2; a++) {
+        const int i = rg + 2 * RC * a;
+        float v[4] = {acc[a][0], acc[a][1], acc[a][2], acc[a][3]};
+        if (d != nullptr) {
+            float xv[4];
+            at_unpack(ld4(&Xs[i][4 * px]), xv);
+#pragma unroll
+            for (int q = 0; q < 4; q++) v[q] += d[i] * xv[q];
+        }
+        st4(O + (size_t) i * HW + p, make_float4(v[0], v[1], v[2], v[3]));
+    }
+}
+
+// Forward pass 1: partial Q K^T and squared row norms of the block's stages, part[bh][b][E] with
+// E = T*T + 2T (as fused_attn_gram with norms), summed by fused_attn_reduce. Grid (G, NH).
+template <int RC>
+__device__ __forceinline__ void attn_gram_pipe(const float* __restrict__ q, const float* __restrict__ k, long long nStride,
+                                               float* __restrict__ part, int heads, int HW) {
+    using G = ApGeo<RC>;
+    constexpr int T = G::T, NB = G::NB, STAGES = 3;
+    FUSED_SHARED(float, buf, [STAGES][2][T][AP_ROW]);
+    const int tid = threadIdx.x, bh = blockIdx.y, n = bh / heads, h = bh % heads;
+    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
+    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;  // stages of this block
+    const size_t off = (size_t) n * nStride + (size_t) h * T * HW;
+    const float* const src[2] = {q + off, k + off};
+    int gi, gj;
+    ap_gram_coords(tid, gi, gj);
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < K) {
+            float (*const dst[2])[AP_ROW] = {buf[s][0], buf[s][1]};
+            ap_issue<RC, 2>(src, dst, (b0 + s * G0) * AP_BK, HW, tid);
+        }
+        fused_cp_async_commit();
+    }
+    float acc[4][NB];
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < NB; b++) acc[a][b] = 0.0f;
+    float nrm = 0.0f;  // thread e < 2T: squared norm of X row e (e < T) or Y row e - T
+    for (int s = 0; s < K; s++) {
+        fused_cp_async_wait<STAGES - 2>();  // this thread's copies of stage s have landed
+        __syncthreads();                    // everyone's have, and stage s - 1's buffer is free
+        const int sn = s + STAGES - 1;
+        if (sn < K) {
+            float (*const dst[2])[AP_ROW] = {buf[sn % STAGES][0], buf[sn % STAGES][1]};
+            ap_issue<RC, 2>(src, dst, (b0 + sn * G0) * AP_BK, HW, tid);
+        }
+        fused_cp_async_commit();
+        const float (*Xs)[AP_ROW] = buf[s % STAGES][0];
+        const float (*Ys)[AP_ROW] = buf[s % STAGES][1];
+        if (tid < 2 * T) {  // 8 float4 of one row; rows of a warp fall in distinct bank groups
+            const float* row = tid < T ? Xs[tid] : Ys[tid - T];
+#pragma unroll
+            for (int kk = 0; kk < AP_BK; kk += 4) {
+                float v[4];
+                at_unpack(ld4(row + kk), v);
+                nrm += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
+            }
+        }
+        at_gram_product<AP_BK, 2>(Xs, Ys, gi, RC, gj, 16, acc);
+    }
+
+    constexpr int E = T * T + 2 * T;
+    float* out = part + ((size_t) bh * G0 + b0) * E;
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < NB; b++) out[(gi + RC * a) * T + gj + 16 * b] = acc[a][b];
+    if (tid < 2 * T) out[T * T + tid] = nrm;
+}
+
+// Forward pass 2: A = softmax(t Q K^T / (qn kn^T)) from red[bh] = [Q K^T, |Q_i|^2, |K_j|^2] (every
+// block computes it; block 0 of each bh also writes attn, norms and, when gram != null, Q K^T),
+// then out = A V over the block's stages. Grid (G, NH).
+template <int RC>
+__device__ __forceinline__ void attn_apply_softmax_pipe(const float* __restrict__ red, const float* __restrict__ temperature,
+                                                        float* __restrict__ attn, float* __restrict__ norms,
+                                                        float* __restrict__ gram, const float* __restrict__ v,
+                                                        long long vNS, float* __restrict__ out, long long oNS, int heads,
+                                                        int HW) {
+    using G = ApGeo<RC>;
+    constexpr int T = G::T, NTHR = G::NTHR, MROW = G::MROW, STAGES = 3, E = T * T + 2 * T;
+    FUSED_SHARED(float, buf, [STAGES][1][T][AP_ROW]);
+    FUSED_SHARED(float, Ms, [T][MROW]);
+    FUSED_SHARED(float, rn, [2 * T]);  // clamped norms: qn_i, then kn_j
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, bh = blockIdx.y, n = bh / heads, h = bh % heads;
+    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
+    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+    const size_t headOff = (size_t) h * T * HW;
+    const float* const src[1] = {v + n * vNS + headOff};
+    float* O = out + n * oNS + headOff;
+    const bool writer = b0 == 0;  // writes attn, norms, gram for this bh
+    const int C = T * heads;
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < K) {
+            float (*const dst[1])[AP_ROW] = {buf[s][0]};
+            ap_issue<RC, 1>(src, dst, (b0 + s * G0) * AP_BK, HW, tid);
+        }
+        fused_cp_async_commit();
+    }
+
+    // The softmax, while the first stages load: Q K^T into Ms, the clamped norms into rn.
+    const float* r = red + (size_t) bh * E;
+    const float t = temperature[h];
+#pragma unroll
+    for (int k = 0; k < T * T / NTHR; k++) {
+        const int e = tid + k * NTHR, i = e / T, j = e % T;
+        const float g = r[e];
+        Ms[i][j] = g;
+        if (writer && gram != nullptr) gram[(size_t) bh * T * T + e] = g;
+    }
+    if (tid < 2 * T) {
+        const float nv = fmaxf(sqrtf(r[T * T + tid]), 1e-12f);
+        rn[tid] = nv;
+        if (writer) norms[(size_t) n * 2 * C + (tid < T ? h * T + tid : C + h * T + tid - T)] = nv;
+    }
+    __syncthreads();
+    for (int i = warp; i < T; i += NTHR / 32) {  // one warp per row; T <= 64: lanes take j and j + 32
+        const bool one = lane < T, two = lane + 32 < T;
+        const float s0 = one ? Ms[i][lane] / (rn[i] * rn[T + lane]) * t : -INFINITY;
+        const float s1 = two ? Ms[i][lane + 32] / (rn[i] * rn[T + lane + 32]) * t : -INFINITY;
+        const float m = warp_max(fmaxf(s0, s1));
+        const float e0 = one ? expf(s0 - m) : 0.0f, e1 = two ? expf(s1 - m) : 0.0f;
+        const float inv = 1.0f / warp_sum(e0 + e1);
+        if (one) {
+            const float a0 = expf(s0 - m) * inv;
+            Ms[i][lane] = a0;
+            if (writer) attn[((size_t) bh * T + i) * T + lane] = a0;
+        }
+        if (two) {
+            const float a1 = expf(s1 - m) * inv;
+            Ms[i][lane + 32] = a1;
+            if (writer) attn[((size_t) bh * T + i) * T + lane + 32] = a1;
+        }
+    }
+    // (the first barrier of the loop publishes Ms)
+
+    int rg, px;
+    ap_apply_coords(tid, rg, px);
+    for (int s = 0; s < K; s++) {
+        fused_cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        const int sn = s + STAGES - 1;
+        if (sn < K) {
+            float (*const dst[1])[AP_ROW] = {buf[sn % STAGES][0]};
+            ap_issue<RC, 1>(src, dst, (b0 + sn * G0) * AP_BK, HW, tid);
+        }
+        fused_cp_async_commit();
+        float acc[2][4] = {};
+        at_tile_product(Ms, buf[s % STAGES][0], rg, 2 * RC, px, T, acc);
+        ap_apply_store<RC>(O, acc, nullptr, nullptr, rg, px, (b0 + s * G0) * AP_BK, HW);
+    }
+}
+
+// Backward pass 1: partial gA = gy V^T of the block's stages (part[bh][b][T*T], summed by
+// fused_attn_reduce) and, in the same pass over gy, gv = A^T gy (gv nullable: only the Gram).
+// Grid (G, NH).
+template <int RC>
+__device__ __forceinline__ void attn_gram_gv_pipe(const float* __restrict__ gy, long long gyNS, const float* __restrict__ v,
+                                                  long long vNS, const float* __restrict__ attn, float* __restrict__ gv,
+                                                  long long gvNS, float* __restrict__ part, int heads, int HW) {
+    using G = ApGeo<RC>;
+    constexpr int T = G::T, NTHR = G::NTHR, NB = G::NB, MROW = G::MROW, STAGES = 2;
+    FUSED_SHARED(float, buf, [STAGES][2][T][AP_ROW]);
+    FUSED_SHARED(float, Ms, [T][MROW]);  // A^T
+    const int tid = threadIdx.x, bh = blockIdx.y, n = bh / heads, h = bh % heads;
+    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
+    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+    const size_t headOff = (size_t) h * T * HW;
+    const float* const src[2] = {gy + n * gyNS + headOff, v + n * vNS + headOff};
+    float* O = gv != nullptr ? gv + n * gvNS + headOff : nullptr;
+
+    if (K > 0) {
+        float (*const dst[2])[AP_ROW] = {buf[0][0], buf[0][1]};
+        ap_issue<RC, 2>(src, dst, b0 * AP_BK, HW, tid);
+    }
+    fused_cp_async_commit();
+    if (O != nullptr) {
+        const float* A = attn + (size_t) bh * T * T;
+#pragma unroll
+        for (int k = 0; k < T * T / NTHR; k++) {
+            const int e = tid + k * NTHR;
+            Ms[e % T][e / T] = A[e];
+        }
+    }  // (the first barrier of the loop publishes Ms)
+
+    int gi, gj, rg, px;
+    ap_gram_coords(tid, gi, gj);
+    ap_apply_coords(tid, rg, px);
+    float acc[4][NB];
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < NB; b++) acc[a][b] = 0.0f;
+    for (int s = 0; s < K; s++) {
+        fused_cp_async_wait<0>();
+        __syncthreads();
+        if (s + 1 < K) {
+            float (*const dst[2])[AP_ROW] = {buf[(s + 1) % STAGES][0], buf[(s + 1) % STAGES][1]};
+            ap_issue<RC, 2>(src, dst, (b0 + (s + 1) * G0) * AP_BK, HW, tid);
+        }
+        fused_cp_async_commit();
+        const float (*GYs)[AP_ROW] = buf[s % STAGES][0];
+        // Unroll 1: with the apply's registers live beside the Gram's, unroll 2 spilled 12 bytes at RC = 12.
+        at_gram_product<AP_BK, 1>(GYs, buf[s % STAGES][1], gi, RC, gj, 16, acc);
+        if (O != nullptr) {
+            float o[2][4] = {};
+            at_tile_product(Ms, GYs, rg, 2 * RC, px, T, o);
+            ap_apply_store<RC>(O, o, nullptr, nullptr, rg, px, (b0 + s * G0) * AP_BK, HW);
+        }
+    }
+
+    float* out = part + ((size_t) bh * G0 + b0) * T * T;
+#pragma unroll
+    for (int a = 0; a < 4; a++)
+#pragma unroll
+        for (int b = 0; b < NB; b++) out[(gi + RC * a) * T + gj + 16 * b] = acc[a][b];
+}
+
+// Backward pass 2. Every block first computes its bh's coefficients (as fused_attn_bwd_coef) from
+// gA (gA[bh], T x T), Q K^T (G + bh * gStride) and A, into shared memory: Bq, Bq^T, dq, dk; block 0
+// of each bh writes gtPart[bh]. Then over the block's stages, from one staged tile each of Q and K:
+//   gq = Bq K + diag(dq) Q,  gk = Bq^T Q + diag(dk) K.
+// Grid (G, NH).
+template <int RC>
+__device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, const float* __restrict__ Gall, int gStride,
+                                               const float* __restrict__ attn, const float* __restrict__ norms,
+                                               const float* __restrict__ temperature, const float* __restrict__ q,
+                                               const float* __restrict__ k, long long qkNS, float* __restrict__ gq,
+                                               float* __restrict__ gk, long long gNS, float* __restrict__ gtPart, int heads,
+                                               int HW) {
+    using G = ApGeo<RC>;
+    constexpr int T = G::T, NTHR = G::NTHR, MROW = G::MROW, STAGES = 2;
+    static_assert(2 * T * AP_ROW >= T * T, "the coefficients' scratch must fit one stage buffer");
+    FUSED_SHARED(float, buf, [STAGES][2][T][AP_ROW]);  // [stage][0: K, 1: Q]
+    FUSED_SHARED(float, M0, [T][MROW]);                 // gA, then Bq
+    FUSED_SHARED(float, M1, [T][MROW]);                 // A, then Bq^T
+    FUSED_SHARED(float, rn, [2 * T]);                   // qn_i, then kn_j
+    FUSED_SHARED(float, dqk, [2 * T]);                  // dq_i, then dk_j
+    FUSED_SHARED(float, wsum, [NTHR / 32]);
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, bh = blockIdx.y, n = bh / heads, h = bh % heads;
+    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
+    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+    const int C = T * heads;
+    const size_t headOff = (size_t) h * T * HW;
+    const float* const src[2] = {k + n * qkNS + headOff, q + n * qkNS + headOff};
+    float* GQ = gq + n * gNS + headOff;
+    float* GK = gk + n * gNS + headOff;
+
+    if (K > 0) {
+        float (*const dst[2])[AP_ROW] = {buf[0][0], buf[0][1]};
+        ap_issue<RC, 2>(src, dst, b0 * AP_BK, HW, tid);
+    }
+    fused_cp_async_commit();
+
+    // Coefficients. aux (the second stage buffer, free until the loop) holds Q K^T, then the terms
+    // P_ij = gS_ij Sh_ij whose row sums are rq and column sums rk.
+    float* aux = &buf[1][0][0][0];
+    const float t = temperature[h];
+    {
+        const float* gAb = gA + (size_t) bh * T * T;
+        const float* Ab = attn + (size_t) bh * T * T;
+        const float* Gb = Gall + (size_t) bh * gStride;
+#pragma unroll
+        for (int kk = 0; kk < T * T / NTHR; kk++) {
+            const int e = tid + kk * NTHR, i = e / T, j = e % T;
+            M0[i][j] = gAb[e];
+            M1[i][j] = Ab[e];
+            aux[e] = Gb[e];
+        }
+        if (tid < 2 * T) rn[tid] = norms[(size_t) n * 2 * C + (tid < T ? h * T + tid : C + h * T + tid - T)];
+    }
+    __syncthreads();
+    float gt = 0.0f;  // lane 0 of each warp: the sum of its rows' rq
+    for (int i = warp; i < T; i += NTHR / 32) {  // one warp per row; lanes take j and j + 32
+        const bool one = lane < T, two = lane + 32 < T;
+        const float a0 = one ? M1[i][lane] : 0.0f, g0 = one ? M0[i][lane] : 0.0f;
+        const float a1 = two ? M1[i][lane + 32] : 0.0f, g1 = two ? M0[i][lane + 32] : 0.0f;
+        const float rd = warp_sum(g0 * a0 + g1 * a1);
+        float rq = 0.0f;
+        if (one) {
+            const float gs = a0 * (g0 - rd), inv = 1.0f / (rn[i] * rn[T + lane]);
+            const float p = gs * (aux[i * T + lane] * inv);
+            rq += p;
+            aux[i * T + lane] = p;
+            M0[i][lane] = t * gs * inv;
+        }
+        if (two) {
+            const float gs = a1 * (g1 - rd), inv = 1.0f / (rn[i] * rn[T + lane + 32]);
+            const float p = gs * (aux[i * T + lane + 32] * inv);
+            rq += p;
+            aux[i * T + lane + 32] = p;
+            M0[i][lane + 32] = t * gs * inv;
+        }
+        rq = warp_sum(rq);
+        if (lane == 0) {
+            dqk[i] = rn[i] > 1e-12f ? -t * rq / (rn[i] * rn[i]) : 0.0f;
+            gt += rq;
+        }
+    }
+    if (lane == 0) wsum[warp] = gt;
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < T * T / NTHR; kk++) {
+        const int e = tid + kk * NTHR, i = e / T, j = e % T;
+        M1[j][i] = M0[i][j];
+    }
+    {  // rk_j: 4 consecutive lanes per column j (4T threads), each summing every 4th row, then 2 shuffles
+        const int j = tid >> 2, part4 = tid & 3;
+        float rk = 0.0f;
+#pragma unroll 4
+        for (int i = part4; i < T; i += 4) rk += aux[i * T + j];
+        rk += __shfl_xor_sync(FULL_MASK, rk, 1);
+        rk += __shfl_xor_sync(FULL_MASK, rk, 2);
+        const float kn = rn[T + j];
+        if (part4 == 0) dqk[T + j] = kn > 1e-12f ? -t * rk / (kn * kn) : 0.0f;
+    }
+    if (b0 == 0 && tid == 0) {
+        float s = 0.0f;
+        for (int w = 0; w < NTHR / 32; w++) s += wsum[w];
+        gtPart[bh] = s;
+    }
+    // (the first barrier of the loop publishes M1 and dk, and ends the reads of aux)
+
+    int rg, px;
+    ap_apply_coords(tid, rg, px);
+    for (int s = 0; s < K; s++) {
+        fused_cp_async_wait<0>();
+        __syncthreads();
+        if (s + 1 < K) {
+            float (*const dst[2])[AP_ROW] = {buf[(s + 1) % STAGES][0], buf[(s + 1) % STAGES][1]};
+            ap_issue<RC, 2>(src, dst, (b0 + (s + 1) * G0) * AP_BK, HW, tid);
+        }
+        fused_cp_async_commit();
+        const float (*Ks)[AP_ROW] = buf[s % STAGES][0];
+        const float (*Qs)[AP_ROW] = buf[s % STAGES][1];
+        const int p0 = (b0 + s * G0) * AP_BK;
+        {
+            float o[2][4] = {};
+            at_tile_product(M0, Ks, rg, 2 * RC, px, T, o);
+            ap_apply_store<RC>(GQ, o, dqk, Qs, rg, px, p0, HW);
+        }
+        {
+            float o[2][4] = {};
+            at_tile_product(M1, Qs, rg, 2 * RC, px, T, o);
+            ap_apply_store<RC>(GK, o, dqk + T, Ks, rg, px, p0, HW);
+        }
+    }
+}
+
+#define ATTN_PIPE(RC, MIN_BLOCKS)                                                                              \
+    extern "C" __global__ void __launch_bounds__(16 * RC, MIN_BLOCKS)                                          \
+    fused_attn_gram_pipe_r##RC(const float* q, const float* k, long long nStride, float* part, int heads, int HW) { \
+        attn_gram_pipe<RC>(q, k, nStride, part, heads, HW);                                                    \
+    }                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(16 * RC, MIN_BLOCKS)                                          \
+    fused_attn_apply_softmax_r##RC(const float* red, const float* temperature, float* attn, float* norms, float* gram, \
+                                   const float* v, long long vNS, float* out, long long oNS, int heads, int HW) {      \
+        attn_apply_softmax_pipe<RC>(red, temperature, attn, norms, gram, v, vNS, out, oNS, heads, HW);         \
+    }                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(16 * RC, MIN_BLOCKS)                                          \
+    fused_attn_gram_gv_r##RC(const float* gy, long long gyNS, const float* v, long long vNS, const float* attn,  \
+                             float* gv, long long gvNS, float* part, int heads, int HW) {                      \
+        attn_gram_gv_pipe<RC>(gy, gyNS, v, vNS, attn, gv, gvNS, part, heads, HW);                              \
+    }                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(16 * RC, MIN_BLOCKS)                                          \
+    fused_attn_pair_r##RC(const float* gA, const float* G, int gStride, const float* attn, const float* norms,   \
+                          const float* temperature, const float* q, const float* k, long long qkNS, float* gq,  \
+                          float* gk, long long gNS, float* gtPart, int heads, int HW) {                        \
+        attn_pair_pipe<RC>(gA, G, gStride, attn, norms, temperature, q, k, qkNS, gq, gk, gNS, gtPart, heads, HW); \
+    }
+ATTN_PIPE(4, 12)
+ATTN_PIPE(8, 6)
+ATTN_PIPE(12, 4)

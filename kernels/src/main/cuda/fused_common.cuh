@@ -52,6 +52,44 @@ __device__ __forceinline__ void fused_warp_transpose_sum(float (&v)[V]) {
     fused_transpose_sum_step<V, V / 16, 1>(v, lane);
 }
 
+// Asynchronous 16-byte copies from global to shared memory (cp.async, sm_80 and later), for
+// software pipelines: a block issues the copies of a later stage, computes on an earlier one, and
+// the copies land without passing through registers. A thread's copies form groups (commit);
+// fused_cp_async_wait<N> returns once all but the N most recent of its committed groups have
+// landed, and a __syncthreads after it makes every thread's landed copies visible to the block.
+// Both addresses must be 16-byte aligned; valid == false writes 16 zero bytes and reads nothing
+// (src must still be a valid address: callers pass the row's start). The emulator fills the
+// destination with NaN when a copy is issued and writes the data only when its group is waited
+// for, so reading a stage before its wait and barrier, or overwriting a buffer that other threads
+// still read, shows as wrong results.
+__device__ __forceinline__ void fused_cp_async16(float* dst, const float* src, bool valid) {
+#ifdef DIFFIR_EMULATOR
+    emu::check_aligned(dst, 16, __FILE__, __LINE__);
+    emu::check_aligned(src, 16, __FILE__, __LINE__);
+    emu::cp_async16(dst, src, valid);
+#else
+    const unsigned s = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(src), "r"(valid ? 16 : 0) : "memory");
+#endif
+}
+
+__device__ __forceinline__ void fused_cp_async_commit() {
+#ifdef DIFFIR_EMULATOR
+    emu::cp_async_commit();
+#else
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+
+template <int N>
+__device__ __forceinline__ void fused_cp_async_wait() {
+#ifdef DIFFIR_EMULATOR
+    emu::cp_async_wait(N);
+#else
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+
 // V consecutive floats (V = 4: one 16-byte access; V = 1: one scalar) into a register array.
 template <int V>
 __device__ __forceinline__ void fused_load_vec(const float* p, float (&v)[V]) {

@@ -32,6 +32,11 @@ void* dynamic_shared();
 void poison_shared(void* p, size_t bytes, long long& stamp);
 void check_aligned(const void* p, size_t alignment, const char* file, int line);
 [[noreturn]] void fail(const char* message);
+// cp.async (fused_common.cuh), per CUDA thread: the source is read at the issue, the destination reads
+// NaN from the issue until the copy's group is waited for (then it holds the data).
+void cp_async16(void* dst, const void* src, bool valid);
+void cp_async_commit();
+void cp_async_wait(int pendingGroups);
 }  // namespace emu
 
 #define threadIdx (*emu::current_thread_idx)

@@ -1,7 +1,7 @@
-// Kernels with deliberate bugs, one per check of the emulator, and one correct kernel that takes
-// every argument type: EmulatorChecksTest launches them and expects each bug reported. Built into
-// the emulator only (never by nvcc).
-#include "common.cuh"
+// Kernels with deliberate bugs, one per check of the emulator, one correct kernel that takes every
+// argument type and one that waits for some of its cp.async copies: EmulatorChecksTest launches them
+// and expects each bug reported. Built into the emulator only (never by nvcc).
+#include "fused_common.cuh"
 
 struct Pair { int a, b; };            // passed in registers
 struct Geometry { int v[7]; };        // passed on the stack
@@ -78,4 +78,21 @@ static __device__ __noinline__ float deep(int depth) {
 
 extern "C" __global__ void emu_check_stack_overflow(float* out) {
     out[0] = deep(1000);  // 1 MB of frames against a 256 KiB stack
+}
+
+// cp.async: 32 threads copy in[0, 128) into s[0, 128) and 16 zero bytes each (an invalid copy) into
+// s[256, 384) as group 0, then in[128, 256) into s[128, 256) as group 1, wait until `landed` groups
+// (0, 1 or 2) have landed, and after a barrier write s out: what was not waited for reads NaN.
+extern "C" __global__ void emu_check_cp_async(const float* in, float* out, int landed) {
+    FUSED_SHARED(float, s, [384]);
+    const int t = threadIdx.x;
+    fused_cp_async16(&s[4 * t], in + 4 * t, true);
+    fused_cp_async16(&s[256 + 4 * t], in, false);
+    fused_cp_async_commit();
+    fused_cp_async16(&s[128 + 4 * t], in + 128 + 4 * t, true);
+    fused_cp_async_commit();
+    if (landed == 2) fused_cp_async_wait<0>();
+    else if (landed == 1) fused_cp_async_wait<1>();
+    __syncthreads();
+    for (int k = 0; k < 3; k++) st4(out + 128 * k + 4 * t, ld4(&s[128 * k + 4 * t]));
 }

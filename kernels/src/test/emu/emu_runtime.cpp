@@ -85,10 +85,20 @@ size_t firstWritten(const char* p, size_t n) {
 // ------------------------------------------------------------------ threads and blocks
 enum State { READY, AT_SYNC, AT_WARP, DONE };
 
+// One cp.async copy in flight: its destination, the 16 bytes read at the issue, and its group (-1
+// until committed).
+struct AsyncCopy {
+    void* dst;
+    unsigned char data[16];
+    long long group;
+};
+
 struct Thread {
     ucontext_t ctx;
     uint3 idx;
     State state;
+    std::vector<AsyncCopy> copies;
+    long long committed;  // cp.async groups committed so far
 };
 
 constexpr size_t STACK_BYTES = 256 * 1024;
@@ -206,6 +216,8 @@ bool runBlock() {
         t.idx = uint3{(unsigned) (k % block_dim.x), (unsigned) ((k / block_dim.x) % block_dim.y),
                       (unsigned) (k / (block_dim.x * block_dim.y))};
         t.state = READY;
+        t.copies.clear();
+        t.committed = 0;
         getcontext(&t.ctx);
         t.ctx.uc_stack.ss_sp = stacks + k * stackSlotBytes() + page();
         t.ctx.uc_stack.ss_size = STACK_BYTES;
@@ -373,6 +385,33 @@ void check_aligned(const void* p, size_t alignment, const char* file, int line) 
     char buf[256];
     snprintf(buf, sizeof buf, "misaligned %zu-byte access at %p (%s:%d)", alignment, p, file, line);
     fail(buf);
+}
+
+void cp_async16(void* dst, const void* src, bool valid) {
+    AsyncCopy c{dst, {}, -1};
+    if (valid) std::memcpy(c.data, src, 16);
+    else std::memset(c.data, 0, 16);
+    std::memset(dst, 0xFF, 16);  // NaN until waited for
+    threads[current].copies.push_back(c);
+}
+
+void cp_async_commit() {
+    Thread& t = threads[current];
+    for (AsyncCopy& c : t.copies)
+        if (c.group < 0) c.group = t.committed;
+    t.committed++;
+}
+
+// Lands every copy of the groups older than the pendingGroups most recent committed ones.
+void cp_async_wait(int pendingGroups) {
+    Thread& t = threads[current];
+    const long long limit = t.committed - pendingGroups;  // groups below limit must have landed
+    std::vector<AsyncCopy> left;
+    for (const AsyncCopy& c : t.copies) {
+        if (c.group >= 0 && c.group < limit) std::memcpy(c.dst, c.data, 16);
+        else left.push_back(c);
+    }
+    t.copies.swap(left);
 }
 
 [[noreturn]] void fail(const char* message) {

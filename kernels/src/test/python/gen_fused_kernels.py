@@ -133,6 +133,7 @@ if __name__ == "__main__":
     gen_gdfn("fused_gdfn_k3_v4", 2, 2, 35, 68, 3, True, 205)               # 2 x 3 tiles, partial edges
     gen_gdfn("fused_gdfn_k5_v4", 1, 2, 9, 12, 5, True, 206)
     gen_gdfn("fused_gdfn_k1_v4", 2, 3, 5, 8, 1, False, 207)
+    gen_gdfn("fused_gdfn_k3_strip_v4", 2, 1, 33, 132, 3, True, 208)        # rows of 5 tiles (the backward walks them)
     gen_attention("fused_attn_h3_c9", 3, 9, 3, 7, 13, 301)                  # c = 3, scalar path
     gen_attention("fused_attn_h1_c5", 1, 5, 1, 7, 13, 302)
     gen_attention("fused_attn_h2_c96_v4", 1, 96, 2, 8, 12, 303)             # c = 48: one 48-row tile
@@ -143,3 +144,8 @@ if __name__ == "__main__":
     gen_attention("fused_attn_h2_c32_v4", 2, 32, 2, 4, 8, 307)              # c = 16: r = 4 (apply only)
     gen_attention("fused_attn_h2_c64_v4", 2, 64, 2, 4, 4, 308)              # c = 32: r = 8
     gen_attention("fused_attn_h1_c64_v4", 2, 64, 1, 4, 4, 309)              # c = 64: r = 16
+    # The pipelined kernels (c = 4r, r = 12, 8, 4) over more 32-pixel stages than their ring of
+    # shared buffers, with a partial last stage:
+    gen_attention("fused_attn_h1_c48_long_v4", 2, 48, 1, 5, 20, 310)        # 100 pixels: 4 stages
+    gen_attention("fused_attn_h1_c32_long_v4", 2, 32, 1, 8, 17, 311)        # 136 pixels: 5 stages
+    gen_attention("fused_attn_h1_c16_long_v4", 2, 16, 1, 12, 22, 312)       # 264 pixels: 9 stages

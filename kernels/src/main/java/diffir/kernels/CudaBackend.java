@@ -11,6 +11,7 @@ import diffir.engine.backend.ScalarOp;
 import diffir.engine.backend.Storage;
 import diffir.engine.backend.UnaryOp;
 import diffir.kernels.fused.ChannelAttentionKernels;
+import diffir.kernels.fused.FusedPaths;
 import diffir.kernels.fused.GatedDwConvKernels;
 import diffir.kernels.fused.ModulatedLayerNormKernels;
 
@@ -167,7 +168,8 @@ public final class CudaBackend implements Backend, KernelLauncher {
 
     @Override
     public String describe() {
-        return api.describe();
+        // Says when the opt-in pipelined fused kernels serve, so that every log shows which kernels ran.
+        return api.describe() + (FusedPaths.pipelined() ? "; pipelined fused kernels on (" + FusedPaths.PROPERTY + ")" : "");
     }
 
     @Override

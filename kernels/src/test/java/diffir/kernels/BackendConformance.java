@@ -9,9 +9,12 @@ import diffir.engine.backend.ScalarOp;
 import diffir.engine.backend.UnaryOp;
 import diffir.engine.ops.Ops;
 import diffir.engine.testing.Assert;
+import diffir.kernels.fused.PipelinedSwitch;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -536,6 +539,11 @@ abstract class BackendConformance {
 
     // ---------------------------------------------------------------- fused DiffIR ops (kernels from cuda-fused)
 
+    /** Runs a fused-op check with the opt-in pipelined kernels ({@code FusedPaths}) switched on or off. */
+    void fused(String what, boolean pipelined, Runnable check) {
+        fused(what, () -> PipelinedSwitch.with(pipelined, check));
+    }
+
     /** Runs a fused-op check, skipping when the fused glue is still a stub on this branch. */
     void fused(String what, Runnable check) {
         try {
@@ -557,21 +565,30 @@ abstract class BackendConformance {
         });
     }
 
-    @Test
-    void gatedDwConv() {
-        fused("gatedDwConv", () -> {
+    /** With the pipelined kernels off (the default) and on: float4 rows of 3x3 taps take the row-walking backward when on. */
+    @ParameterizedTest(name = "pipelined={0}")
+    @ValueSource(booleans = {false, true})
+    void gatedDwConv(boolean pipelined) {
+        fused("gatedDwConv", pipelined, () -> {
             Tensor x = randn(2, 10, 9, 11), w = Ops.mulScalar(randn(10, 1, 3, 3), 0.3f), b = randn(10);
             checkOp("gatedDwConv", in -> Ops.gatedDwConv(in[0], in[1], in[2]), x, w, b);
             checkOp("gatedDwConv without bias", in -> Ops.gatedDwConv(in[0], in[1], null), x, w);
+            // Rows of a multiple of 4 floats, two tiles wide and two tall: the float4 kernels.
+            checkOp("gatedDwConv float4 rows", in -> Ops.gatedDwConv(in[0], in[1], in[2]), randn(2, 6, 37, 40),
+                    Ops.mulScalar(randn(6, 1, 3, 3), 0.3f), randn(6));
         });
     }
 
-    @Test
-    void channelAttention() {
-        fused("channelAttention", () -> {
+    /** With the pipelined kernels off (the default) and on: one head of 48 channels takes them when on. */
+    @ParameterizedTest(name = "pipelined={0}")
+    @ValueSource(booleans = {false, true})
+    void channelAttention(boolean pipelined) {
+        fused("channelAttention", pipelined, () -> {
             Tensor qkv = randn(2, 12, 7, 9), t = rand(0.5f, 2f, 2);
             checkOp("channelAttention 2 heads", in -> Ops.channelAttention(in[0], in[1], 2), qkv, t);
             checkOp("channelAttention 1 head", in -> Ops.channelAttention(in[0], in[1], 1), qkv, rand(0.5f, 2f, 1));
+            // One head of 48 channels on 60 pixels: the pipelined kernels when on (two 32-pixel stages).
+            checkOp("channelAttention 1 head of 48", in -> Ops.channelAttention(in[0], in[1], 1), randn(2, 144, 6, 10), rand(0.5f, 2f, 1));
         });
     }
 
@@ -582,9 +599,11 @@ abstract class BackendConformance {
         smallModel(false);
     }
 
-    @Test
-    void smallModelWithFusedOps() {
-        fused("small model with fused ops", () -> smallModel(true));
+    /** Its GDFN (3x3 taps, 12-pixel rows) takes the row-walking backward with the pipelined kernels on. */
+    @ParameterizedTest(name = "pipelined={0}")
+    @ValueSource(booleans = {false, true})
+    void smallModelWithFusedOps(boolean pipelined) {
+        fused("small model with fused ops", pipelined, () -> smallModel(true));
     }
 
     private void smallModel(boolean fused) {

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The CPU emulator finds what it promises: each kernel of src/test/emu/emu_checks.cu has one
  * deliberate bug, and its launch must fail with a message naming it; the emulator passes every
- * argument type through and leaves new memory NaN.
+ * argument type through, leaves new memory NaN, and lands cp.async copies only when waited for.
  */
 class EmulatorChecksTest {
     private EmulatedDevice emu;
@@ -121,6 +121,28 @@ class EmulatorChecksTest {
             emu.launch("emu_check_neighbour", Dim3.of(1), Dim3.of(64), 256, new Ptr(out), 0);
             float[] without = download(out, 64);
             assertTrue(Arrays.toString(without).contains("NaN"), "without the barrier (order " + order + "): " + Arrays.toString(without));
+        }
+    }
+
+    /** cp.async: a copy's destination reads NaN until its group is waited for; an invalid copy lands zeros. */
+    @Test
+    void asyncCopiesLandWhenTheirGroupIsWaitedFor() {
+        long in = emu.allocate(4 * 256, 16);
+        try {
+            float[] src = new float[256];
+            for (int i = 0; i < 256; i++) src[i] = i + 1;
+            emu.upload(src, 0, in, 256);
+            for (int landed = 0; landed <= 2; landed++) {
+                emu.launch("emu_check_cp_async", Dim3.of(1), Dim3.of(32), 0, new Ptr(in), new Ptr(out), landed);
+                float[] f = download(out, 384);
+                for (int i = 0; i < 384; i++) {
+                    int group = i < 128 || i >= 256 ? 0 : 1;
+                    float expected = group >= landed ? Float.NaN : i < 256 ? i + 1 : 0f;
+                    assertEquals(expected, f[i], "element " + i + " with " + landed + " group(s) waited for");
+                }
+            }
+        } finally {
+            emu.free(in);
         }
     }
 

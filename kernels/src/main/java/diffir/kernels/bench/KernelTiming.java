@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * achieved GB/s and the floor as a percentage of the time. Writes op,ms,bytes,flops,floor_ms,host_us
  * as CSV.
  *
- * <p>Usage: {@code KernelTiming [out.csv]}; names match kernels/src/test/python/torch_eager_bench.py.
+ * <p>Usage: {@code KernelTiming [out.csv] [--fused]} ({@code --fused}: the ceilings and the fused ops
+ * only); names match kernels/src/test/python/torch_eager_bench.py.
  */
 public final class KernelTiming {
     /**
@@ -71,14 +72,21 @@ public final class KernelTiming {
         Device d = Device.cuda();
         System.out.println("device: " + d.backend().describe());
         KernelTiming t = new KernelTiming(d, Sizes.DIRFORMER_LEVEL1);
-        t.run();
+        if (List.of(args).contains("--fused")) t.runFused();
+        else t.run();
         t.print();
-        if (args.length > 0) Files.write(Path.of(args[0]), t.csv);
+        if (args.length > 0 && !args[0].startsWith("--")) Files.write(Path.of(args[0]), t.csv);
     }
 
     /** The CSV lines: op,ms,bytes,flops,floor_ms,host_us. */
     List<String> csv() {
         return csv;
+    }
+
+    /** The ceilings and the fused ops only (a quick A/B of fused kernel versions). */
+    void runFused() {
+        measureCeilings();
+        fused();
     }
 
     void run() {

@@ -160,8 +160,7 @@ public final class KernelSmoke {
         step("channelAttention", () -> b.channelAttention(qkv, t, 2, out(2, 4, 7, 9), attn, norms));
         step("channelAttention backward", () -> b.channelAttentionBackward(qkv, t, 2, attn, norms, rnd(2, 4, 7, 9),
                 out(2, 12, 7, 9), out(2)));
-        // The level sizes' kernels: C = 48 LayerNorm, float4 GDFN, attention built for r = 12 (c = 48) and
-        // r = 4 (c = 16), with the saved Q K^T.
+        // The level sizes' kernels: C = 48 LayerNorm, float4 GDFN.
         Tensor x48 = rnd(2, 48, 5, 8), mean48 = out(2, 5, 8), rstd48 = out(2, 5, 8), w48 = rnd(48), m48 = rnd(2, 96);
         step("layerNorm c48", () -> b.layerNorm(x48, w48, rnd(48), m48, 1e-5f, out(2, 48, 5, 8), mean48, rstd48));
         step("layerNorm backward c48", () -> b.layerNormBackward(x48, w48, rnd(48), m48, mean48, rstd48, rnd(2, 48, 5, 8),
@@ -170,14 +169,18 @@ public final class KernelSmoke {
         step("gatedDwConv v4", () -> b.gatedDwConv(g4, dw, rnd(10), out(2, 5, 9, 12)));
         step("gatedDwConv backward v4", () -> b.gatedDwConvBackward(g4, dw, rnd(10), rnd(2, 5, 9, 12), out(2, 10, 9, 12),
                 out(10, 1, 3, 3), out(10)));
-        for (int[] a : new int[][]{{144, 1, 48}, {96, 2, 16}}) {
+        // Attention's pipelined kernels (one head of c = 4r channels: r = 12, 8, 4), 60 pixels: two
+        // 32-pixel stages, the second partial.
+        for (int[] a : new int[][]{{144, 1, 48}, {96, 1, 32}, {96, 2, 16}}) {
             int c3 = a[0], heads = a[1], ch = a[2], cAll = c3 / 3;
-            Tensor q = rnd(2, c3, 8, 8), th = rnd(heads), at = out(2, heads, ch, ch), nr = out(2, 2 * cAll), gram = out(2, heads, ch, ch);
-            step("channelAttention c" + ch, () -> b.channelAttention(q, th, heads, out(2, cAll, 8, 8), at, nr, gram));
-            step("channelAttention backward c" + ch, () -> b.channelAttentionBackward(q, th, heads, at, nr, gram, rnd(2, cAll, 8, 8),
-                    out(2, c3, 8, 8), out(heads)));
+            Tensor q = rnd(2, c3, 6, 10), th = rnd(heads), at = out(2, heads, ch, ch), nr = out(2, 2 * cAll), gram = out(2, heads, ch, ch);
+            step("channelAttention c" + ch, () -> b.channelAttention(q, th, heads, out(2, cAll, 6, 10), at, nr, gram));
+            step("channelAttention backward c" + ch, () -> b.channelAttentionBackward(q, th, heads, at, nr, gram, rnd(2, cAll, 6, 10),
+                    out(2, c3, 6, 10), out(heads)));
             step("channelAttention backward recomputing c" + ch, () -> b.channelAttentionBackward(q, th, heads, at, nr,
-                    rnd(2, cAll, 8, 8), out(2, c3, 8, 8), out(heads)));
+                    rnd(2, cAll, 6, 10), out(2, c3, 6, 10), out(heads)));
+            step("channelAttention backward, temperature only, c" + ch, () -> b.channelAttentionBackward(q, th, heads, at, nr, gram,
+                    rnd(2, cAll, 6, 10), null, out(heads)));
         }
     }
 }

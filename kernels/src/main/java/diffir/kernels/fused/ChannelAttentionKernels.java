@@ -24,6 +24,11 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * are 16-byte aligned, the kernels built for that r run ({@code _r12} for DIRformer's 48 channels per
  * head): their staging loops have known trip counts, so every load of a stage is in flight at once.
  * The Gram's pixel chunks are sized so that its grid fills the device in one wave.
+ *
+ * <p>With {@link FusedPaths#pipelined()} on, heads of 4r channels (r = 12, 8, 4) on aligned float4 rows
+ * take the pipelined kernels instead ({@code fused_attn_gram_pipe_r*}, {@code _apply_softmax_r*} forward;
+ * {@code _gram_gv_r*}, {@code _pair_r*} backward): cp.async stage rings, and the c x c steps folded into
+ * the passes. Off by default until a GPU run has checked them.
  */
 public final class ChannelAttentionKernels {
     private ChannelAttentionKernels() {}
@@ -32,6 +37,9 @@ public final class ChannelAttentionKernels {
     static final int PIXEL_TILE = 64;
     static final int STEP = 64;    // pixels per Gram stage (AT_BK); chunks are a multiple of it
     static final int MAX_TILE = 64;
+    static final int PIPE_STAGE = 32;  // pixels per stage of the pipelined kernels (AP_BK)
+    /** r values with pipelined kernels (a head of exactly 4r channels): forward and backward passes. */
+    private static final java.util.Set<Integer> PIPE_R = java.util.Set.of(4, 8, 12);
     /** r values with kernels built for them: Gram, apply, apply pair. */
     private static final java.util.Set<Integer> FIXED_GRAM = java.util.Set.of(8, 12, 16), FIXED_APPLY = java.util.Set.of(4, 8, 12, 16),
             FIXED_PAIR = java.util.Set.of(4, 8, 12);
@@ -50,6 +58,13 @@ public final class ChannelAttentionKernels {
         long qkvNS = 3L * g.cAll * g.hw, outNS = (long) g.cAll * g.hw;
         Tensor q = qkv, k = FusedArgs.tail(qkv, (long) g.cAll * g.hw), v = FusedArgs.tail(qkv, 2L * g.cAll * g.hw);
         int e = g.c * g.c + 2 * g.c;
+        if (g.pipelined()) {
+            Tensor red = gramPipelined(L, g, q, k, qkvNS);
+            String apply = "fused_attn_apply_softmax_r" + g.r;
+            L.launch(apply, Dim3.of(g.pipeBlocks(L, apply), g.nh), Dim3.of(16 * g.r), 0,
+                    red, temperature, attn, norms, gram, v, qkvNS, out, outNS, heads, g.hw);
+            return;
+        }
         Tensor part = L.scratch(g.nh, g.chunks, e);
         Tensor red = L.scratch(g.nh, e);
         L.launch(g.gram, Dim3.of(g.tiles * g.tiles, g.chunks, g.nh), Dim3.of(g.r, g.r), 0,
@@ -87,6 +102,10 @@ public final class ChannelAttentionKernels {
         long qkvNS = 3L * g.cAll * g.hw, outNS = (long) g.cAll * g.hw;
         Tensor q = qkv, k = FusedArgs.tail(qkv, (long) g.cAll * g.hw), v = FusedArgs.tail(qkv, 2L * g.cAll * g.hw);
         int cc = g.c * g.c;
+        if (g.pipelined()) {
+            backwardPipelined(L, g, temperature, attn, norms, gram, gy, gqkv, gtemp, q, k, v, qkvNS, outNS);
+            return;
+        }
 
         // gA = gy V^T, and Q K^T unless the forward saved it: one Gram launch, pairs (gy, V) and (Q, K).
         Tensor part = L.scratch(pairs, g.nh, g.chunks, cc);
@@ -104,7 +123,7 @@ public final class ChannelAttentionKernels {
         Tensor gs = L.scratch(g.nh, g.c, g.c);
         Tensor dq = L.scratch(g.nh, g.c), dk = L.scratch(g.nh, g.c), gtPart = L.scratch(g.nh);
         L.launch("fused_attn_bwd_coef", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0,
-                qk, gA, attn, norms, temperature, bq, bqT, aT, dq, dk, gs, gtPart, g.c, heads);
+                qk, cc, gA, attn, norms, temperature, bq, bqT, aT, dq, dk, gs, gtPart, g.c, heads);
         if (gtemp != null)
             L.launch("fused_attn_gtemp", Dim3.of(1), Dim3.of(32), 0, gtPart, gtemp, g.n, heads);
         if (gqkv == null || g.hw == 0) return;
@@ -118,6 +137,50 @@ public final class ChannelAttentionKernels {
         L.launch(g.applyKernel(false, vec), g.applyGrid(), Dim3.of(16, g.r), 0,
                 aT, gy, outNS, null, null, 0L, gv, qkvNS,
                 null, null, 0L, null, null, 0L, null, 0L, g.c, heads, g.hw);
+    }
+
+    /** The pipelined forward's first pass: Q K^T and the squared row norms, reduced to (nh, c*c + 2c). */
+    private static Tensor gramPipelined(KernelLauncher L, Geometry g, Tensor q, Tensor k, long qkvNS) {
+        int e = g.c * g.c + 2 * g.c;
+        String gram = "fused_attn_gram_pipe_r" + g.r;
+        int blocks = g.pipeBlocks(L, gram);
+        Tensor part = L.scratch(g.nh, blocks, e), red = L.scratch(g.nh, e);
+        L.launch(gram, Dim3.of(blocks, g.nh), Dim3.of(16 * g.r), 0, q, k, qkvNS, part, g.heads, g.hw);
+        L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(e, 32), g.nh), Dim3.of(32, 8), 0, part, red, blocks, e);
+        return red;
+    }
+
+    /**
+     * The pipelined backward: gA = gy V^T with gv = A^T gy in one pass over gy and v, its reduction, then
+     * gq and gk in one pass over q and k by blocks that first compute the c x c coefficients themselves.
+     */
+    private static void backwardPipelined(KernelLauncher L, Geometry g, Tensor temperature, Tensor attn, Tensor norms, Tensor gram,
+                                          Tensor gy, Tensor gqkv, Tensor gtemp, Tensor q, Tensor k, Tensor v, long qkvNS, long outNS) {
+        int cc = g.c * g.c;
+        Tensor qk = gram != null ? gram : gramPipelined(L, g, q, k, qkvNS);
+        int qkStride = gram != null ? cc : cc + 2 * g.c;
+
+        String pass1 = "fused_attn_gram_gv_r" + g.r;
+        int blocks = g.pipeBlocks(L, pass1);
+        Tensor part = L.scratch(g.nh, blocks, cc), gA = L.scratch(g.nh, cc);
+        Tensor gv = gqkv != null ? FusedArgs.tail(gqkv, 2L * g.cAll * g.hw) : null;
+        L.launch(pass1, Dim3.of(blocks, g.nh), Dim3.of(16 * g.r), 0, gy, outNS, v, qkvNS, attn, gv, qkvNS, part, g.heads, g.hw);
+        L.launch("fused_attn_reduce", Dim3.of(Dim3.blocks(cc, 32), g.nh), Dim3.of(32, 8), 0, part, gA, blocks, cc);
+
+        Tensor gtPart = L.scratch(g.nh);
+        if (gqkv != null) {
+            String pass2 = "fused_attn_pair_r" + g.r;
+            Tensor gq = gqkv, gk = FusedArgs.tail(gqkv, (long) g.cAll * g.hw);
+            L.launch(pass2, Dim3.of(g.pipeBlocks(L, pass2), g.nh), Dim3.of(16 * g.r), 0,
+                    gA, qk, qkStride, attn, norms, temperature, q, k, qkvNS, gq, gk, qkvNS, gtPart, g.heads, g.hw);
+        } else {  // only the temperature's gradient: the coefficients kernel gives gtPart
+            Tensor bq = L.scratch(g.nh, g.c, g.c), bqT = L.scratch(g.nh, g.c, g.c), aT = L.scratch(g.nh, g.c, g.c);
+            Tensor gs = L.scratch(g.nh, g.c, g.c), dq = L.scratch(g.nh, g.c), dk = L.scratch(g.nh, g.c);
+            L.launch("fused_attn_bwd_coef", Dim3.of(g.nh), Dim3.of(SMALL_THREADS), 0,
+                    qk, qkStride, gA, attn, norms, temperature, bq, bqT, aT, dq, dk, gs, gtPart, g.c, g.heads);
+        }
+        if (gtemp != null)
+            L.launch("fused_attn_gtemp", Dim3.of(1), Dim3.of(32), 0, gtPart, gtemp, g.n, g.heads);
     }
 
     /** H*W of an NCHW tensor (1 for anything else: the geometry checks report it). */
@@ -180,6 +243,32 @@ public final class ChannelAttentionKernels {
             boolean fixed = vecOperands && tiles == 1 && c % 4 == 0 && (pair ? FIXED_PAIR : FIXED_APPLY).contains(r);
             String base = pair ? "fused_attn_apply_pair_" : "fused_attn_apply_";
             return base + (fixed ? "r" + r : vecOperands ? "v4" : "v1");
+        }
+
+        /**
+         * True when the pipelined kernels serve this call: they are switched on ({@link FusedPaths#pipelined()})
+         * and apply to its shape ({@link #pipelinable()}). Off, every call takes the general kernels.
+         */
+        boolean pipelined() {
+            return FusedPaths.pipelined() && pipelinable();
+        }
+
+        /**
+         * True when the pipelined kernels have a build for this shape: one head of exactly c = 4r rows
+         * with r in {@link #PIPE_R}, 16-byte aligned pixel rows, and pixels to walk.
+         */
+        boolean pipelinable() {
+            return vec && tiles == 1 && c == 4 * r && PIPE_R.contains(r) && hw > 0;
+        }
+
+        /**
+         * Blocks per (image, head) of a pipelined kernel: as many as the device holds at once across all
+         * (image, head) pairs (one wave), at most one per stage of {@link #PIPE_STAGE} pixels.
+         */
+        int pipeBlocks(KernelLauncher L, String kernel) {
+            int stages = FusedArgs.ceilDiv(hw, PIPE_STAGE);
+            long slots = (long) L.residentBlocks(kernel, 16 * r) * L.multiprocessors();
+            return (int) Math.max(1, Math.min(stages, slots / nh));
         }
 
         Dim3 applyGrid() {

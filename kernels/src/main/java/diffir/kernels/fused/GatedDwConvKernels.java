@@ -16,8 +16,11 @@ import static diffir.kernels.fused.FusedArgs.shape;
  * <p>One block per 32x32 output tile of one channel pair (c, Hd + c) of one image, staging both
  * input planes with their halo in shared memory (with float4 loads, the {@code _v4} kernels, when
  * image rows are a multiple of 4 floats and the tensors 16-byte aligned). The backward recomputes z on the tile plus a halo,
- * writes gx for both halves through the transposed stencil, and leaves per-tile partial sums of the
- * weight and bias gradients, which one block per channel then reduces.
+ * writes gx for both halves through the transposed stencil, and leaves per-block partial sums of the
+ * weight and bias gradients, which one block per channel then reduces. With {@link FusedPaths#pipelined()}
+ * on, for 3x3 taps on float4 rows (DiffIR's case) a backward block walks a whole row of tiles
+ * ({@code fused_gdfn_bwd_strip_k3}): the next tile's planes load while the current one computes, and
+ * the block reduces its sums once. Off (the default until a GPU run has checked it), one tile per block.
  */
 public final class GatedDwConvKernels {
     private GatedDwConvKernels() {}
@@ -44,15 +47,18 @@ public final class GatedDwConvKernels {
         boolean reduce = gw != null || gb != null;
         if (g.hd == 0 || (!reduce && gx == null)) return;
 
-        // Partials per (channel, tap): one per tile. An empty image has none, and the finalize
-        // kernel then writes zero gradients.
-        int nt = g.empty() ? 0 : g.n * g.tilesX * g.tilesY;
+        // Partials per (channel, tap): one per block (a tile, or with the strip kernel a row of tiles).
+        // An empty image has none, and the finalize kernel then writes zero gradients.
+        boolean vec = FusedArgs.vectorizable(g.w, x, gy), strip = FusedPaths.pipelined() && vec && g.k == 3;
+        int nt = g.empty() ? 0 : g.n * g.tilesY * (strip ? 1 : g.tilesX);
         int taps = g.k * g.k;
         Tensor part = reduce && nt > 0 ? L.scratch(2 * g.hd, taps + 1, nt) : null;
-        if (nt > 0) {
-            String kernel = "fused_gdfn_bwd_k" + g.k + (FusedArgs.vectorizable(g.w, x, gy) ? "_v4" : "");
-            L.launch(kernel, g.grid(), BLOCK, 0, x, w, bias, gy, gx, part, g.hd, g.h, g.w, g.tilesX, nt);
-        }
+        if (nt > 0 && strip)
+            L.launch("fused_gdfn_bwd_strip_k3", Dim3.of(g.tilesY, g.hd, g.n), BLOCK, 0, x, w, bias, gy, gx, part, g.hd, g.h, g.w,
+                    g.tilesX, nt);
+        else if (nt > 0)
+            L.launch("fused_gdfn_bwd_k" + g.k + (vec ? "_v4" : ""), g.grid(), BLOCK, 0, x, w, bias, gy, gx, part, g.hd, g.h, g.w,
+                    g.tilesX, nt);
         if (reduce)
             L.launch("fused_gdfn_bwd_finalize", Dim3.of(2 * g.hd), Dim3.of(FINAL_THREADS), 0, part, gw, gb, taps, nt);
     }

@@ -9,7 +9,9 @@ import diffir.kernels.KernelLauncher;
 import diffir.kernels.Ptr;
 import diffir.kernels.emulator.EmulatedDevice;
 
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -24,6 +26,7 @@ final class EmulatedLauncher implements KernelLauncher {
     private final EmulatedDevice device;
     private int multiprocessors = 8;
     private int launches;
+    private final List<String> launched = new ArrayList<>();
 
     private EmulatedLauncher(EmulatedDevice device) {
         this.device = device;
@@ -48,9 +51,17 @@ final class EmulatedLauncher implements KernelLauncher {
         return launches;
     }
 
+    /** Names of the kernels launched since the last call, in order; clears the record. */
+    List<String> takeLaunched() {
+        List<String> r = List.copyOf(launched);
+        launched.clear();
+        return r;
+    }
+
     @Override
     public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, Object... args) {
         launches++;
+        launched.add(kernel);
         Map<float[], Long> buffers = new IdentityHashMap<>();
         try {
             Object[] deviceArgs = new Object[args.length];

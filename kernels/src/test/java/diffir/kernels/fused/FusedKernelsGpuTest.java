@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -28,7 +29,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * measure our kernels within 1e-6 of float64 PyTorch). Which gradients are requested varies, so the
  * kernels' nullable outputs are exercised. A second group calls the kernel glue directly with
  * outputs pre-filled with NaN (every element must be written) and runs each backward twice
- * (results must be bitwise identical: the reductions are deterministic). Skipped without CUDA.
+ * (results must be bitwise identical: the reductions are deterministic). The GDFN and attention
+ * cases run with the opt-in pipelined kernels ({@link FusedPaths}) off, the shipped default, and on.
+ * Skipped without CUDA.
  */
 class FusedKernelsGpuTest {
     static final double TOL = 1e-5;
@@ -170,20 +173,37 @@ class FusedKernelsGpuTest {
                 Arguments.of(3, 5, 7, 13, 3, true, "x"),
                 Arguments.of(2, 3, 9, 11, 3, true, "wb"),
                 Arguments.of(2, 4, 33, 65, 3, true, "xwb"),      // several tiles, partial edges
+                Arguments.of(2, 4, 40, 100, 3, true, "xwb"),     // float4 rows of 4 tiles, partial edges
+                Arguments.of(2, 3, 40, 100, 3, false, "w"),      // only the weight gradient
                 Arguments.of(1, 127, 64, 64, 3, false, "xw"),    // level-1 hidden width int(48*2.66)
                 Arguments.of(1, 3, 8, 9, 5, true, "xwb"),
-                Arguments.of(1, 3, 5, 6, 1, false, "xw"));
+                Arguments.of(1, 3, 5, 6, 1, false, "xw"))
+                .flatMap(FusedKernelsGpuTest::bothPaths);
     }
 
-    @ParameterizedTest(name = "GDFN n{0} Hd{1} {2}x{3} K{4} bias={5} grads={6}")
+    /** Each case with the pipelined kernels off and on (a last argument, pipelined). */
+    static Stream<Arguments> bothPaths(Arguments a) {
+        return Stream.of(false, true).map(p -> {
+            Object[] in = a.get(), out = Arrays.copyOf(in, in.length + 1);
+            out[in.length] = p;
+            return Arguments.of(out);
+        });
+    }
+
+    static String paths(boolean pipelined) {
+        return pipelined ? " pipelined" : "";
+    }
+
+    @ParameterizedTest(name = "GDFN n{0} Hd{1} {2}x{3} K{4} bias={5} grads={6} pipelined={7}")
     @MethodSource("gdfnCases")
-    void gatedDwConv(int n, int hd, int h, int w, int k, boolean withBias, String grads) {
-        String name = "gatedDwConv n" + n + " Hd" + hd + " " + h + "x" + w + " K" + k + (withBias ? " bias" : "") + " grads " + grads;
+    void gatedDwConv(int n, int hd, int h, int w, int k, boolean withBias, String grads, boolean pipelined) {
+        String name = "gatedDwConv n" + n + " Hd" + hd + " " + h + "x" + w + " K" + k + (withBias ? " bias" : "") + " grads " + grads
+                + paths(pipelined);
         SplittableRandom rng = rng(name);
         Input x = Input.of(rng, 1f, 0f, grads.contains("x"), n, 2 * hd, h, w);
         Input wt = Input.of(rng, 0.5f, 0f, grads.contains("w"), 2 * hd, 1, k, k);
         Input b = withBias ? Input.of(rng, 1f, 0f, grads.contains("b"), 2 * hd) : null;
-        forwardBackward(name, rng, t -> Ops.gatedDwConv(t[0], t[1], t[2]), x, wt, b);
+        PipelinedSwitch.with(pipelined, () -> forwardBackward(name, rng, t -> Ops.gatedDwConv(t[0], t[1], t[2]), x, wt, b));
     }
 
     // ------------------------------------------------------------------------------ attention
@@ -197,21 +217,29 @@ class FusedKernelsGpuTest {
                 Arguments.of(1, 9, 3, 7, 13, "q"),
                 Arguments.of(3, 9, 3, 7, 13, "t"),
                 Arguments.of(2, 48, 1, 64, 64, "qt"),   // level-1: c = 48, one head
+                Arguments.of(2, 48, 1, 12, 22, "q"),    // c = 48, a partial last 32-pixel stage
+                Arguments.of(2, 48, 1, 8, 12, "t"),     // c = 48, only the temperature's gradient
+                Arguments.of(2, 32, 1, 10, 14, "qt"),   // c = 32 (r = 8)
+                Arguments.of(3, 64, 4, 12, 22, "qt"),   // c = 16 per head (r = 4), 4 heads
                 Arguments.of(1, 96, 2, 16, 16, "qt"),   // c = 48 per head, two heads
                 Arguments.of(1, 96, 1, 16, 16, "qt"),   // c = 96: 2 x 2 tiles of 48 rows
-                Arguments.of(1, 70, 1, 10, 10, "qt"));  // c = 70: padded tiles
+                Arguments.of(1, 70, 1, 10, 10, "qt"))   // c = 70: padded tiles
+                .flatMap(FusedKernelsGpuTest::bothPaths);
     }
 
-    @ParameterizedTest(name = "MDTA n{0} C{1} heads{2} {3}x{4} grads={5}")
+    @ParameterizedTest(name = "MDTA n{0} C{1} heads{2} {3}x{4} grads={5} pipelined={6}")
     @MethodSource("attentionCases")
-    void channelAttention(int n, int c, int heads, int h, int w, String grads) {
-        String name = "channelAttention n" + n + " C" + c + " heads" + heads + " " + h + "x" + w + " grads " + grads;
+    void channelAttention(int n, int c, int heads, int h, int w, String grads, boolean pipelined) {
+        String name = "channelAttention n" + n + " C" + c + " heads" + heads + " " + h + "x" + w + " grads " + grads + paths(pipelined);
         SplittableRandom rng = rng(name);
         Input qkv = Input.of(rng, 1f, 0f, grads.contains("q"), n, 3 * c, h, w);
-        if (grads.contains("q"))  // random upstream gradient for qkv (temperature not compared: see forwardBackward)
-            forwardBackward(name, rng, a -> Ops.channelAttention(a[0], a[1], heads), qkv, Input.uniform(rng, 0.5f, 2.5f, false, heads, 1, 1));
-        Input t = Input.uniform(rng, 0.5f, 2.5f, grads.contains("t"), heads, 1, 1);
-        forwardBackward(name, rng, true, a -> Ops.channelAttention(a[0], a[1], heads), qkv, t);
+        PipelinedSwitch.with(pipelined, () -> {
+            if (grads.contains("q"))  // random upstream gradient for qkv (temperature not compared: see forwardBackward)
+                forwardBackward(name, rng, a -> Ops.channelAttention(a[0], a[1], heads), qkv,
+                        Input.uniform(rng, 0.5f, 2.5f, false, heads, 1, 1));
+            Input t = Input.uniform(rng, 0.5f, 2.5f, grads.contains("t"), heads, 1, 1);
+            forwardBackward(name, rng, true, a -> Ops.channelAttention(a[0], a[1], heads), qkv, t);
+        });
     }
 
     // ------------------------------------------------------------------------------ poisoned outputs, determinism
@@ -255,10 +283,15 @@ class FusedKernelsGpuTest {
         }
     }
 
-    @Test
-    void gatedDwConvWritesEveryOutputDeterministically() {
+    @ParameterizedTest(name = "pipelined={0}")
+    @ValueSource(booleans = {false, true})
+    void gatedDwConvWritesEveryOutputDeterministically(boolean pipelined) {
+        PipelinedSwitch.with(pipelined, () -> gatedDwConvWritesEveryOutputDeterministically(paths(pipelined)));
+    }
+
+    private void gatedDwConvWritesEveryOutputDeterministically(String paths) {
         for (int[] s : new int[][]{{3, 10, 7, 13}, {1, 254, 64, 64}, {2, 6, 33, 65}}) {
-            String name = "poisoned gatedDwConv " + Shapes.str(s);
+            String name = "poisoned gatedDwConv " + Shapes.str(s) + paths;
             SplittableRandom rng = rng(name);
             int hd = s[1] / 2;
             Input x = Input.of(rng, 1f, 0f, true, s), w = Input.of(rng, 0.5f, 0f, true, s[1], 1, 3, 3), b = Input.of(rng, 1f, 0f, true, s[1]);
@@ -288,12 +321,17 @@ class FusedKernelsGpuTest {
         }
     }
 
-    @Test
-    void channelAttentionWritesEveryOutputDeterministically() {
-        for (int[] s : new int[][]{{3, 27, 7, 13, 3}, {2, 144, 64, 64, 1}, {1, 210, 10, 10, 1}}) {
+    @ParameterizedTest(name = "pipelined={0}")
+    @ValueSource(booleans = {false, true})
+    void channelAttentionWritesEveryOutputDeterministically(boolean pipelined) {
+        PipelinedSwitch.with(pipelined, () -> channelAttentionWritesEveryOutputDeterministically(paths(pipelined)));
+    }
+
+    private void channelAttentionWritesEveryOutputDeterministically(String paths) {
+        for (int[] s : new int[][]{{3, 27, 7, 13, 3}, {2, 144, 64, 64, 1}, {1, 210, 10, 10, 1}, {2, 96, 12, 22, 2}, {2, 96, 9, 20, 1}}) {
             int heads = s[4], c = s[1] / 3;
             int[] shape = {s[0], s[1], s[2], s[3]};
-            String name = "poisoned channelAttention " + Shapes.str(shape) + " heads " + heads;
+            String name = "poisoned channelAttention " + Shapes.str(shape) + " heads " + heads + paths;
             SplittableRandom rng = rng(name);
             Input qkv = Input.of(rng, 1f, 0f, true, shape), t = Input.uniform(rng, 0.5f, 2.5f, true, heads, 1, 1);
             Tensor outC = Tensor.empty(Device.CPU, s[0], c, s[2], s[3]);
