@@ -110,19 +110,19 @@ final class DemoCommand extends CliCommand {
         for (String n : TRAIN) ImageFiles.writePng(train.resolve(n + ".png"), Samples.load(n).image());
         for (String n : HELD_OUT) ImageFiles.writePng(test.resolve(n + ".png"), Samples.load(n).image());
 
-        // The run lengths must be known up front (the learning-rate schedules depend on them), so a few
-        // iterations of each stage are timed first. S1 gets 60% of the budget; S2 then gets whatever is
-        // left, with its timings scaled by how S1's real speed compared with its measured one (short
-        // measurements still include JIT warm-up, so they overestimate).
+        // The run lengths must be known up front (the learning-rate schedules depend on them), so each
+        // stage's iterations are timed first, once their speed has settled (the JIT compiles the kernels
+        // over the first dozen). S1 gets 60% of the budget; S2 then gets whatever is left, with its
+        // timings scaled by how S1's real speed compared with its measured one.
         boolean sized = s1Steps == null || s2Steps == null;
         double t1 = 0, tS2 = 0, deadline = 0;
         long n1 = s1Steps != null ? s1Steps : 0;
         if (sized) {
             o.println("measuring iteration times to fit the " + fmtMinutes(minutes) + " budget...");
             TrainSpec probe1 = spec(Stage.S1, train, test, 8, null), probe2 = spec(Stage.S2, train, test, 8, dir.resolve("s1/model.safetensors"));
-            StepTimer.secondsPerStep(probe1, false, device, 4, 1); // JIT warm-up, not counted
-            double tJoint = StepTimer.secondsPerStep(probe2, false, device, 2, 3), tEnc = StepTimer.secondsPerStep(probe2, true, device, 2, 4);
-            t1 = StepTimer.secondsPerStep(probe1, false, device, 2, 4);
+            t1 = StepTimer.settledSecondsPerStep(probe1, false, device, 3, 25);
+            double tJoint = StepTimer.settledSecondsPerStep(probe2, false, device, 3, 20);
+            double tEnc = StepTimer.settledSecondsPerStep(probe2, true, device, 3, 5);
             tS2 = 0.25 * tEnc + 0.75 * tJoint; // a quarter of S2 is the encoder stage
             deadline = minutes * 60 - RESERVE_SECONDS;
             if (s1Steps == null) n1 = Math.max(10, (long) ((deadline - elapsed(t0)) * S1_SHARE / t1));
