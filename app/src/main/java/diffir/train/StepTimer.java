@@ -3,6 +3,7 @@ package diffir.train;
 import diffir.data.ImageCache;
 import diffir.data.TrainingSet;
 import diffir.engine.Device;
+import diffir.engine.MemoryScope;
 import diffir.engine.nn.Init;
 import diffir.model.DiffIRModel;
 import diffir.model.DiffIRS1;
@@ -40,10 +41,13 @@ public final class StepTimer {
         }
     }
 
-    /** A throwaway network of the spec's stage with its data: step(i) runs iteration i + 1. */
+    /** A throwaway network of the spec's stage with its data: step(i) runs iteration i + 1, in a scope as the Trainer does. */
     private record Probe(Iteration iteration, TrainingSet data, TrainSpec spec) {
         void step(int i) throws IOException {
-            iteration.run(i + 1, data.batch(i, spec.batch(), spec.patch()), spec.lr());
+            var batch = data.batch(i, spec.batch(), spec.patch());
+            try (MemoryScope scope = MemoryScope.open()) {
+                iteration.run(i + 1, batch, spec.lr());
+            }
         }
     }
 
