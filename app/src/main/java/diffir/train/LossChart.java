@@ -60,7 +60,7 @@ public final class LossChart {
      * The image loss L1(out, GT) (S1, S2 joint stage) and the prior loss L1(IPR_S2, IPR_S1) (S2) as
      * separate curves, each with its moving average: they live on different scales.
      */
-    private static XYChart lossChart(List<TrainLog.Row> rows, String title) {
+    static XYChart lossChart(List<TrainLog.Row> rows, String title) {
         XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("iteration").yAxisTitle("L1 loss").build();
         c.getStyler().setYAxisLogarithmic(true);
         c.getStyler().setMarkerSize(0);
@@ -72,24 +72,39 @@ public final class LossChart {
         return c;
     }
 
+    /**
+     * One curve in stretches: a stretch ends where the loss is absent (the image loss during S2's
+     * encoder stage), so no line is drawn across the gap and the moving average restarts after it.
+     */
     private static boolean addCurve(XYChart c, List<TrainLog.Row> rows, boolean image, String name, Color raw, Color avg) {
-        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+        List<List<double[]>> stretches = new ArrayList<>();
+        List<double[]> open = null;
         for (TrainLog.Row r : rows) {
             double v = image ? r.lPix() : r.lIpr();
             if (v > 0 && Double.isFinite(v)) {
-                x.add((double) r.step());
-                y.add(v);
+                if (open == null) stretches.add(open = new ArrayList<>());
+                open.add(new double[]{r.step(), v});
+            } else {
+                open = null;
             }
         }
-        if (x.isEmpty()) return false;
-        XYSeries s = c.addSeries(name, x, y);
-        s.setLineColor(raw);
-        s.setMarker(SeriesMarkers.NONE);
-        s.setShowInLegend(false);
-        XYSeries a = c.addSeries(name + " (moving average)", x, movingAverage(y, Math.max(1, y.size() / 25)));
-        a.setLineColor(avg);
-        a.setMarker(SeriesMarkers.NONE);
-        return true;
+        for (int k = 0; k < stretches.size(); k++) {
+            List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+            for (double[] p : stretches.get(k)) {
+                x.add(p[0]);
+                y.add(p[1]);
+            }
+            String suffix = k == 0 ? "" : " (" + (k + 1) + ")";
+            XYSeries s = c.addSeries(name + suffix, x, y);
+            s.setLineColor(raw);
+            s.setMarker(SeriesMarkers.NONE);
+            s.setShowInLegend(false);
+            XYSeries a = c.addSeries(name + " (moving average)" + suffix, x, movingAverage(y, Math.max(1, y.size() / 25)));
+            a.setLineColor(avg);
+            a.setMarker(SeriesMarkers.NONE);
+            a.setShowInLegend(k == 0);
+        }
+        return !stretches.isEmpty();
     }
 
     private static XYChart valChart(List<TrainLog.Row> rows) {
