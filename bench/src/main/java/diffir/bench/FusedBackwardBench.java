@@ -1,6 +1,5 @@
 package diffir.bench;
 
-import diffir.engine.Device;
 import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import org.openjdk.jmh.annotations.*;
@@ -35,34 +34,13 @@ import java.util.concurrent.TimeUnit;
         "-Xmn64m", "-Xmx3g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 4, time = 1)
-public class FusedBackwardBench {
-    @Param({"layernorm", "gated", "attention"})
-    public String op;
-
+public class FusedBackwardBench extends FusedBenchBase {
     @Param({"fused", "unfused"})
     public String impl;
 
-    @Param({"48x64", "48x256", "384x8"})
-    public String shape;
-
-    @Param({"cpu"})
-    public String device;
-
-    FusedCase fc;
-    private Device d;
-
     @Setup
     public void setup() {
-        if (!List.of("fused", "unfused").contains(impl))
-            throw new IllegalArgumentException("unknown impl '" + impl + "': fused or unfused (the plain loop is forward only, in FusedBench)");
-        d = Device.of(device);
-        if (impl.equals("unfused")) CudaLibraries.forUnfused(d, op);
-        fc = new FusedCase(op, shape, d, true);
-    }
-
-    @TearDown
-    public void tearDown() {
-        CudaLibraries.reset(d);
+        open(impl, List.of("fused", "unfused"), "fused or unfused (the plain loop is forward only, in FusedBench)", true);
     }
 
     @Benchmark

@@ -1,6 +1,5 @@
 package diffir.bench;
 
-import diffir.engine.Device;
 import diffir.engine.MemoryScope;
 import diffir.engine.Tensor;
 import diffir.engine.autograd.Autograd;
@@ -36,37 +35,16 @@ import java.util.concurrent.TimeUnit;
         "-Xmn64m", "-Xmx3g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 4, time = 1)
-public class FusedBench {
-    @Param({"layernorm", "gated", "attention"})
-    public String op;
-
+public class FusedBench extends FusedBenchBase {
     @Param({"fused", "unfused", "loop"})
     public String impl;
 
-    @Param({"48x64", "48x256", "384x8"})
-    public String shape;
-
-    @Param({"cpu"})
-    public String device;
-
-    FusedCase fc;
-    private Device d;
-
     @Setup
     public void setup() {
-        if (!List.of("fused", "unfused", "loop").contains(impl))
-            throw new IllegalArgumentException("unknown impl '" + impl + "': fused, unfused or loop");
         if (impl.equals("loop") && !device.equalsIgnoreCase("cpu"))
             throw new IllegalArgumentException("impl=loop is a plain CPU loop with no " + device + " counterpart: with -p device="
                     + device + " pass -p impl=fused,unfused");
-        d = Device.of(device);
-        if (impl.equals("unfused")) CudaLibraries.forUnfused(d, op);
-        fc = new FusedCase(op, shape, d, false);
-    }
-
-    @TearDown
-    public void tearDown() {
-        CudaLibraries.reset(d);
+        open(impl, List.of("fused", "unfused", "loop"), "fused, unfused or loop", false);
     }
 
     @Benchmark
