@@ -2,6 +2,7 @@ package diffir.bench;
 
 import diffir.engine.Tensor;
 import diffir.engine.backend.Backend;
+import diffir.engine.cpu.Parallel;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
@@ -18,9 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * Where a CPU run's time goes, kernel by kernel: a {@link Backend} that forwards every call to the real one
  * and adds its wall time to the method's total. Only calls from outside the backend count (a default method
  * that calls others, like {@code adamMany}, counts once), so the totals add up to the time spent in kernels;
- * the rest of a run is the engine's own work (autograd, shapes, scopes). "cores" is the process's CPU time
- * over the wall time of the calls (coarse: the OS counts CPU time in ticks; meaningful over many calls):
- * below the thread count, a kernel leaves cores idle. CPU only: a CUDA backend returns
+ * the rest of a run is the engine's own work (autograd, shapes, scopes). "cores" is the process's CPU time,
+ * less the engine's idle spinning ({@link Parallel#spinNanos}), over the wall time of the calls (coarse: the OS
+ * counts CPU time in ticks; meaningful over many calls): below the thread count, a kernel leaves cores idle. CPU only: a CUDA backend returns
  * as soon as a launch is queued. Used by {@code ModelTiming --profile}.
  */
 final class OpProfile implements InvocationHandler {
@@ -75,9 +76,12 @@ final class OpProfile implements InvocationHandler {
         }
     }
 
-    /** CPU time of all the process's threads: over a kernel's wall time, how many cores it kept busy. */
+    /**
+     * CPU time of all the process's threads less the time the engine's workers spun idle (which the OS counts
+     * as busy): over a kernel's wall time, how many cores it kept working.
+     */
     private static long cpuNanos() {
-        return OS == null ? 0 : OS.getProcessCpuTime();
+        return OS == null ? 0 : OS.getProcessCpuTime() - Parallel.spinNanos();
     }
 
     private static String withShapes(String name, Object[] args) {
@@ -99,7 +103,7 @@ final class OpProfile implements InvocationHandler {
             sum += ms;
             long[] v = r.getValue();
             s.append(String.format(Locale.ROOT, "  %-40s %9.0f %10.2f %6.1f%% %6.2f%n", r.getKey(), (double) v[0] / runs, ms, 100 * ms / runMs,
-                    v[1] == 0 ? 0 : (double) v[2] / v[1]));
+                    v[1] == 0 ? 0 : Math.max(0, (double) v[2] / v[1])));
         }
         s.append(String.format(Locale.ROOT, "  %-40s %9s %10.2f %6.1f%%%n", "(all kernels)", "", sum, 100 * sum / runMs));
         return s.toString();

@@ -2,6 +2,7 @@ package diffir.engine.cpu;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -25,6 +26,18 @@ public final class Parallel {
     public static final int THREADS = Math.max(1, Integer.getInteger("diffir.threads", Runtime.getRuntime().availableProcessors()));
 
     private static final long SPIN_NANOS = Math.max(0, Long.getLong("diffir.spinMicros", 200)) * 1000;
+
+    /** Wall time threads spent spinning (waiting for work or for other threads' chunks), for profilers. */
+    private static final LongAdder SPUN = new LongAdder();
+
+    /**
+     * Nanoseconds the pool's threads have spent spinning so far: CPU time the operating system counts as
+     * busy that did no work. A profiler subtracts it from the process's CPU time to see how many cores
+     * the kernels themselves kept busy.
+     */
+    public static long spinNanos() {
+        return SPUN.sum();
+    }
 
     @FunctionalInterface
     public interface Range {
@@ -99,7 +112,11 @@ public final class Parallel {
                 for (Worker w : workers)
                     if (w.parked) LockSupport.unpark(w);
                 job.work();
-                while (job.done.get() < chunks) Thread.onSpinWait();
+                if (job.done.get() < chunks) {
+                    long t0 = System.nanoTime();
+                    while (job.done.get() < chunks) Thread.onSpinWait();
+                    SPUN.add(System.nanoTime() - t0);
+                }
             } finally {
                 current = null;
                 busy.set(false);
@@ -128,11 +145,13 @@ public final class Parallel {
             while (true) {
                 Job job = pool.current;
                 if (job != null && job.unclaimed()) {
+                    SPUN.add(System.nanoTime() - idleSince);
                     job.work();
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
+                    SPUN.add(System.nanoTime() - idleSince);
                     // Publish `parked` before the last look at `current`; the caller writes `current` before
                     // it reads `parked`: one of the two sees the other, so no job waits on a parked worker.
                     parked = true;
