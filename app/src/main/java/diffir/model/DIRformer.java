@@ -114,23 +114,14 @@ public final class DIRformer extends Module {
         Temporaries.free(u1, e1);
         Tensor d1 = decoder1.forward(cat1, mods);
         Temporaries.freeInput(cat1, d1);
-        if (cfg.residual() == ArchConfig.Residual.NONE) return output.forward(d1);
+        if (cfg.residual() == ArchConfig.Residual.NONE) return output.forward(d1);  // inpainting: no refinement
         Tensor r = refinement.forward(d1, mods);
         Temporaries.freeInput(d1, r);
-        return switch (cfg.residual()) {
-            case NONE -> throw new AssertionError();
-            case INPUT -> {
-                Tensor o = output.forward(r);
-                Temporaries.free(r);
-                yield Ops.add(o, inp);
-            }
-            case NEAREST_UPSAMPLED_INPUT -> {
-                Tensor up = cfg.scale() > 1 ? Ops.upsampleNearest(inp, cfg.scale()) : inp;
-                Tensor t = tail.forward(r);
-                Temporaries.free(r);
-                yield Ops.add(t, up);
-            }
-        };
+        boolean sr = cfg.residual() == ArchConfig.Residual.NEAREST_UPSAMPLED_INPUT;
+        Tensor head = sr ? tail.forward(r) : output.forward(r);
+        Temporaries.free(r);
+        Tensor skip = sr && cfg.scale() > 1 ? Ops.upsampleNearest(inp, cfg.scale()) : inp;
+        return Ops.add(head, skip);
     }
 
     /** An encoder level (or the latent) after its downsampling: blocks(down), freeing down. */

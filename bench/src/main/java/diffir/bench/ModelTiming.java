@@ -81,7 +81,17 @@ public final class ModelTiming {
         }
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        try {
+            timeCases(args);
+        } catch (IllegalArgumentException | IOException | diffir.engine.Device.DeviceUnavailableException e) {
+            // Bad options, a missing or corrupt input, no GPU: one line, no stack trace, no output file.
+            System.err.println("ModelTiming: error: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void timeCases(String[] args) throws IOException {
         List<String> rest = new ArrayList<>();
         String device = "cuda", cases = String.join(",", ALL_CASES);
         int warmup = -1, runs = -1;
@@ -119,7 +129,7 @@ public final class ModelTiming {
         if (small && warmup >= 0) plan = new Plan(plan.inferConfig(), plan.cases(), plan.trainConfig(), plan.trainBatch(), plan.trainSize(), warmup,
                 runs > 0 ? runs : plan.runs());
         List<String> csv = run(d, plan, small ? null : inputs);
-        if (!rest.isEmpty()) Files.write(Path.of(rest.get(0)), csv);
+        if (!rest.isEmpty()) diffir.engine.io.AtomicFiles.write(Path.of(rest.get(0)), os -> os.write(String.join("\n", csv).concat("\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     private static String value(String[] args, int i) {
