@@ -5,6 +5,7 @@ import diffir.engine.Shapes;
 import diffir.engine.Tensor;
 import diffir.engine.ops.Ops;
 import diffir.engine.testing.Assert;
+import diffir.engine.testing.TestSeeds;
 import diffir.kernels.KernelLauncher;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class FusedKernelsGpuTest {
     static final double TOL = 1e-5;
-    static final long SEED = System.nanoTime();
+    static final long SEED = TestSeeds.base();
     static Device cuda;
 
     @BeforeAll
