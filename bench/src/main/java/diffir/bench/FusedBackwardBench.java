@@ -5,7 +5,6 @@ import diffir.engine.Tensor;
 import org.openjdk.jmh.annotations.*;
 
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The backward of DiffIR's fused ops ({@link FusedCase}), {@code fused} (the fused kernels' forward and backward
@@ -27,13 +26,6 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@code java -jar bench/target/benchmarks.jar FusedBackwardBench [-p device=cuda]}
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
-        "-Xmn64m", "-Xmx3g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 4, time = 1)
 public class FusedBackwardBench extends FusedBenchBase {
     @Param({"fused", "unfused"})
     public String impl;

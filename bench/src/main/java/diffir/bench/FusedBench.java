@@ -6,7 +6,6 @@ import diffir.engine.autograd.Autograd;
 import org.openjdk.jmh.annotations.*;
 
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * DiffIR's fused ops ({@link FusedCase}: modulated LayerNorm, gated depthwise conv, transposed channel attention),
@@ -28,13 +27,6 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@code java -jar bench/target/benchmarks.jar FusedBench [-p device=cuda -p impl=fused,unfused]}
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
-        "-Xmn64m", "-Xmx3g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 4, time = 1)
 public class FusedBench extends FusedBenchBase {
     @Param({"fused", "unfused", "loop"})
     public String impl;

@@ -1,18 +1,23 @@
 package diffir.bench;
 
 import diffir.engine.Device;
-import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.*;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What {@link FusedBench} and {@link FusedBackwardBench} share: the op, shape and device parameters, and a setup
- * that checks impl, loads the CUDA libraries an unfused run on the GPU needs and makes the {@link FusedCase}.
+ * that checks impl, loads the CUDA libraries an unfused run on the GPU needs and makes the {@link FusedCase}, and
+ * the run settings (JMH's class annotations are inherited).
  */
 @State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
+        "-Xmn64m", "-Xmx3g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 4, time = 1)
 public abstract class FusedBenchBase {
     @Param({"layernorm", "gated", "attention"})
     public String op;
