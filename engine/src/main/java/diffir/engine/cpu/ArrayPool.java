@@ -77,9 +77,10 @@ final class ArrayPool {
     /** {@link #give(float[])} with a cap of the pool in floats. */
     static void give(float[] a, long cap) {
         int n = a.length;
-        if (n == 0 || n > cap) return;
+        if (n == 0) return;
         synchronized (ArrayPool.class) {
-            outFloats -= n;
+            outFloats -= n; // given back, pooled or not
+            if (n > cap) return;
             Bucket b = BUCKETS.computeIfAbsent(n, k -> new Bucket());
             b.lastUse = ++clock;
             while (pooledFloats + n > cap && evictOldest(b)) {

@@ -2,7 +2,6 @@ package diffir.engine.cpu;
 
 import diffir.engine.backend.ConvSpec;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;

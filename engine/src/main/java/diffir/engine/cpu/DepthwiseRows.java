@@ -2,7 +2,6 @@ package diffir.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 import static diffir.engine.cpu.RowKernels.S;
 import static diffir.engine.cpu.RowKernels.VL;

@@ -90,14 +90,6 @@ final class FlatPlanes {
         for (int y = 0; y < h; y++) FloatCopy.copy(flat, y * p, dst, dOff + y * w, w);
     }
 
-    /** Zeros the junk columns of a flat plane and everything past its last row. */
-    static void zeroJunk(float[] flat, int h, int w, int k) {
-        int p = pitch(w, k);
-        for (int y = 0; y < h; y++)
-            for (int x = w; x < p; x++) flat[y * p + x] = 0f;
-        FloatCopy.zero(flat, h * p, flatLength(h, w, k) - h * p);
-    }
-
     /** A flat plane with zero junk as a padded plane: pad = flat shifted by (K/2)*(p+1), zeros elsewhere. */
     static void padFlat(float[] flat, int h, int w, int k, float[] pad) {
         int p = pitch(w, k), shift = (k / 2) * (p + 1), len = paddedLength(h, w, k);

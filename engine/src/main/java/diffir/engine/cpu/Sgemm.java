@@ -66,7 +66,7 @@ final class Sgemm {
         int rowParts = 1, colParts = 1;
         int threads = Parallel.THREADS;
         long flops = 2L * batch * m * n * k;
-        if (threads > 1 && batch % threads != 0 && (long) m * n <= SPLIT_C && k >= SPLIT_K) {
+        if (threads > 1 && flops >= PARALLEL_FLOPS && batch % threads != 0 && (long) m * n <= SPLIT_C && k >= SPLIT_K) {
             gemmSplitK(threads, batch, m, n, k, a, b, alpha, beta, c, cb, ldc);
             return;
         }

@@ -82,6 +82,17 @@ class ArrayPoolTest {
     }
 
     @Test
+    void anArrayTooLongToPoolStopsCountingAsHeld() {
+        ArrayPool.resetPeak();
+        long held = ArrayPool.peakOutFloats();
+        float[] a = ArrayPool.take(3000);
+        ArrayPool.give(a, 1000); // refused by the pool, but no longer in use
+        ArrayPool.resetPeak();
+        assertEquals(held, ArrayPool.peakOutFloats());
+        assertEquals(0, ArrayPool.pooledFloats(), "nothing pooled");
+    }
+
+    @Test
     void peakCountsWhatIsHeldAtOnce() {
         CpuBackend cpu = CpuBackend.INSTANCE;
         cpu.resetPeakMemory();
