@@ -36,13 +36,13 @@ final class DegradeCommand extends CliCommand {
     @Override
     public Integer call() throws Exception {
         List<ImageJobs.Job> jobs = files.plan();
-        ImageJobs.runAll(jobs, job -> {
-            Image gt = ImageFiles.readRgb(job.input());
-            int s = task.scale();
-            if (gt.height() < 8 * s || gt.width() < 8 * s)
-                throw new UserException(job.input() + " is " + gt.height() + "x" + gt.width() + "; " + task.id() + " needs at least "
+        int s = task.scale();
+        for (ImageJobs.Job job : jobs) // every size checked before anything is written
+            if (job.height() < 8 * s || job.width() < 8 * s)
+                throw new UserException(job.input() + " is " + job.height() + "x" + job.width() + "; " + task.id() + " needs at least "
                         + 8 * s + "x" + 8 * s);
-            gt = gt.modCrop(s);
+        ImageJobs.runAll(jobs, job -> {
+            Image gt = ImageFiles.readRgb(job.input()).modCrop(s);
             LqGt pair = task.synthesise(gt, Seeds.rng(seed, job.input().getFileName().toString().hashCode()));
             if (gtOutput != null) ImageFiles.writePng(gtOutput.resolve(job.output().getFileName()), pair.gt());
             Image lq = pair.lq();

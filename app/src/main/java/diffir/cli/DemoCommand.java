@@ -121,12 +121,16 @@ final class DemoCommand extends CliCommand {
             o.println("measuring iteration times to fit the " + fmtMinutes(minutes) + " budget...");
             TrainSpec probe1 = spec(Stage.S1, train, test, 8, null), probe2 = spec(Stage.S2, train, test, 8, dir.resolve("s1/model.safetensors"));
             t1 = StepTimer.settledSecondsPerStep(probe1, false, device, 3, 25);
-            double tJoint = StepTimer.settledSecondsPerStep(probe2, false, device, 3, 20);
-            double tEnc = StepTimer.settledSecondsPerStep(probe2, true, device, 3, 5);
-            tS2 = 0.25 * tEnc + 0.75 * tJoint; // a quarter of S2 is the encoder stage
+            String s2Speed = "";
+            if (s2Steps == null) { // S2's probes only when S2 is to be sized
+                double tJoint = StepTimer.settledSecondsPerStep(probe2, false, device, 3, 20);
+                double tEnc = StepTimer.settledSecondsPerStep(probe2, true, device, 3, 5);
+                tS2 = 0.25 * tEnc + 0.75 * tJoint; // a quarter of S2 is the encoder stage
+                s2Speed = String.format(Locale.ROOT, ", S2 %.3f s/it (encoder stage) and %.3f s/it (joint)", tEnc, tJoint);
+            }
             deadline = minutes * 60 - RESERVE_SECONDS;
             if (s1Steps == null) n1 = Math.max(10, (long) ((deadline - elapsed(t0)) * S1_SHARE / t1));
-            o.printf(Locale.ROOT, "S1 %.3f s/it, S2 %.3f s/it (encoder stage) and %.3f s/it (joint): %d S1 iterations%n", t1, tEnc, tJoint, n1);
+            o.printf(Locale.ROOT, "S1 %.3f s/it%s: %d S1 iterations%n", t1, s2Speed, n1);
         }
         TrainSpec s1 = spec(Stage.S1, train, test, n1, null);
         Trainer.Result r1 = new Trainer(s1, dir.resolve("s1"), device, new Trainer.Schedule((int) Math.max(1, (n1 + 3) / 4), (int) n1, 0, false, 2),

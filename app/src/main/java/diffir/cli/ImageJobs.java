@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import picocli.CommandLine.Option;
 
@@ -27,8 +29,8 @@ final class ImageJobs {
     @Option(names = "--output", required = true, paramLabel = "FILE|DIR", description = "Output PNG, or folder for them.")
     Path output;
 
-    /** One input image and the PNG it becomes. */
-    record Job(Path input, Path output) {}
+    /** One input image, the PNG it becomes, and the input's size as its header gives it. */
+    record Job(Path input, Path output, int height, int width) {}
 
     /** Work on one image; may throw. */
     @FunctionalInterface
@@ -39,21 +41,26 @@ final class ImageJobs {
     /** The jobs --input and --output name; fails, before anything is written, on any input that is not an image. */
     List<Job> plan() throws IOException {
         if (!Files.exists(input)) throw new NoSuchFileException(input.toString(), null, "no such file or folder (--input)");
-        List<Job> jobs = new ArrayList<>();
+        Map<Path, Path> inputOf = new LinkedHashMap<>(); // output -> input
         if (Files.isDirectory(input)) {
             if (Files.exists(output) && !Files.isDirectory(output))
                 throw new UserException("--output " + output + " is a file; with a folder as --input, give a folder");
-            for (Path f : ImageFolders.list(input)) jobs.add(new Job(f, output.resolve(pngName(f))));
+            for (Path f : ImageFolders.list(input)) {
+                Path other = inputOf.putIfAbsent(output.resolve(pngName(f)), f);
+                if (other != null) throw new UserException(other + " and " + f + " would both be written as " + pngName(f) + "; rename one of them");
+            }
         } else {
             Path out = Files.isDirectory(output) ? output.resolve(pngName(input)) : output;
             if (!out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png"))
                 throw new UserException("--output " + output + ": outputs are written as PNG; give a name ending in .png or a folder");
-            jobs.add(new Job(input, out));
+            inputOf.put(out, input);
         }
-        for (Job j : jobs) {
-            if (Files.exists(j.output()) && Files.isSameFile(j.input(), j.output()))
-                throw new UserException(j.output() + " is also an input; choose another --output");
-            ImageFiles.dimensions(j.input()); // not an image, or a broken header: fail before writing anything
+        List<Job> jobs = new ArrayList<>();
+        for (Map.Entry<Path, Path> e : inputOf.entrySet()) {
+            Path in = e.getValue(), out = e.getKey();
+            if (Files.exists(out) && Files.isSameFile(in, out)) throw new UserException(out + " is also an input; choose another --output");
+            int[] hw = ImageFiles.dimensions(in); // not an image, or a broken header: fail before writing anything
+            jobs.add(new Job(in, out, hw[0], hw[1]));
         }
         return jobs;
     }

@@ -54,14 +54,22 @@ public final class Main implements Runnable {
             cmd.getErr().println("error: " + Errors.oneLine(e.getMessage()) + " (see '" + name + " --help')");
             return 2;
         });
-        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("error: " + Errors.describe(e));
-            if (System.getenv("DIFFIR_DEBUG") != null) e.printStackTrace(cmd.getErr());
-            return 1;
-        });
-        int code = cl.execute(args);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> failed(e, cmd.getErr()));
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli hands only Exceptions to the handler above; running out of memory is the one Error users meet.
+            code = failed(e, err);
+        }
         out.flush();
         err.flush();
         return code;
+    }
+
+    private static int failed(Throwable e, PrintWriter err) {
+        err.println("error: " + Errors.describe(e));
+        if (System.getenv("DIFFIR_DEBUG") != null) e.printStackTrace(err);
+        return 1;
     }
 }

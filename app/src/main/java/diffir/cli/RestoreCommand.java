@@ -16,8 +16,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -74,6 +76,7 @@ final class RestoreCommand extends CliCommand {
             restorer = new Restorer(m, seed, tile, overlap);
         }
         if (inpaint && Files.isDirectory(files.input)) jobs = jobs.stream().filter(j -> !j.input().getFileName().toString().contains("_mask.")).toList();
+        Map<Path, Path> masks = inpaint ? masks(jobs) : Map.of();
         int scale = restorer.model().config().outputScale();
         long t0 = System.nanoTime();
         ImageJobs.runAll(jobs, job -> {
@@ -81,7 +84,7 @@ final class RestoreCommand extends CliCommand {
             Image rgb = li.rgb();
             Image out;
             if (inpaint) {
-                Image holes = loadMask(job.input(), rgb);
+                Image holes = readMask(masks.get(job.input()));
                 out = InpaintMasks.composite(restorer.restore(InpaintMasks.maskedInput(rgb, holes)).clamp01(), rgb, holes);
             } else {
                 out = restorer.restore(rgb).clamp01();
@@ -96,23 +99,37 @@ final class RestoreCommand extends CliCommand {
         return 0;
     }
 
-    private Image loadMask(Path in, Image rgb) throws IOException {
-        Path m = mask;
-        if (Files.isDirectory(mask)) {
-            String stem = ImageJobs.pngName(in);
-            stem = stem.substring(0, stem.length() - 4);
-            m = null;
+    /**
+     * Each input's mask file, found and size-checked before anything is written: --mask itself, or in a
+     * --mask folder NAME_mask.* or NAME.* (other than the input itself).
+     */
+    private Map<Path, Path> masks(List<ImageJobs.Job> jobs) throws IOException {
+        Map<String, Path> byStem = new HashMap<>();
+        if (Files.isDirectory(mask))
             for (Path f : ImageFolders.list(mask)) {
                 String n = f.getFileName().toString();
-                String s = n.substring(0, n.lastIndexOf('.'));
-                if (s.equals(stem + "_mask") || (s.equals(stem) && !Files.isSameFile(f, in))) m = f;
+                byStem.put(n.substring(0, n.lastIndexOf('.')), f);
             }
-            if (m == null) throw new NoSuchFileException(mask.resolve(stem + "_mask.png").toString(), null, "no mask for " + in.getFileName());
+        Map<Path, Path> out = new HashMap<>();
+        for (ImageJobs.Job job : jobs) {
+            Path in = job.input(), m = mask;
+            if (Files.isDirectory(mask)) {
+                String png = ImageJobs.pngName(in), stem = png.substring(0, png.length() - 4);
+                m = byStem.get(stem + "_mask");
+                if (m == null && byStem.get(stem) != null && !Files.isSameFile(byStem.get(stem), in)) m = byStem.get(stem);
+                if (m == null) throw new NoSuchFileException(mask.resolve(stem + "_mask.png").toString(), null, "no mask for " + in.getFileName());
+            }
+            int[] hw = ImageFiles.dimensions(m);
+            if (hw[0] != job.height() || hw[1] != job.width())
+                throw new UserException(m + " is " + hw[0] + "x" + hw[1] + " but " + in + " is " + job.height() + "x" + job.width());
+            out.put(in, m);
         }
-        Image holes = ImageFiles.read(m).image();
-        if (holes.height() != rgb.height() || holes.width() != rgb.width())
-            throw new UserException(m + " is " + holes.height() + "x" + holes.width() + " but " + in + " is " + rgb.height() + "x" + rgb.width());
-        holes = holes.channels(0, 1);
+        return out;
+    }
+
+    /** A mask file as 0/1 holes (white = missing). */
+    private static Image readMask(Path m) throws IOException {
+        Image holes = ImageFiles.read(m).image().channels(0, 1);
         float[] d = holes.data().clone();
         for (int i = 0; i < d.length; i++) d[i] = d[i] >= 0.5f ? 1f : 0f;
         return new Image(1, holes.height(), holes.width(), d);

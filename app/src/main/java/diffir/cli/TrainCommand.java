@@ -106,7 +106,7 @@ final class TrainCommand extends CliCommand {
     public Integer call() throws Exception {
         Device device = compute.device();
         Stage st = parseStage(stage);
-        TrainSpec stored = resume ? TrainState.load(new RunFiles(out).checkpoint()).spec() : null;
+        TrainSpec stored = resume ? TrainState.spec(new RunFiles(out).checkpoint()) : null;
         TrainSpec ts;
         try {
             ts = buildSpec(st, stored);

@@ -64,18 +64,47 @@ public final class TrainState {
     }
 
     public static Saved load(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "no training checkpoint to resume from");
+        checkExists(file);
         Map<String, String> meta = new LinkedHashMap<>();
         Map<String, Tensor> tensors = SafeTensors.read(file, diffir.engine.Device.CPU, meta);
+        return new Saved(step(file, meta), spec(file, meta), tensors, file);
+    }
+
+    /** Only the run's spec, from the file's header (no weights read): what --resume needs to rebuild its options. */
+    public static TrainSpec spec(Path file) throws IOException {
+        checkExists(file);
+        Map<String, String> meta = SafeTensors.metadata(file);
+        step(file, meta);
+        return spec(file, meta);
+    }
+
+    private static void checkExists(Path file) throws NoSuchFileException {
+        if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "no training checkpoint to resume from");
+    }
+
+    /** The completed iteration; checks first that the metadata is this program's. */
+    private static long step(Path file, Map<String, String> meta) throws CheckpointFormatException {
         if (!FORMAT.equals(meta.get(META_FORMAT)))
             throw new CheckpointFormatException(file, "not a training checkpoint of this program (format " + meta.get(META_FORMAT) + ")");
         try {
             long step = Long.parseLong(meta.get(META_STEP));
-            if (step < 0) throw new NumberFormatException();
-            return new Saved(step, TrainSpec.fromJson(meta.get(META_SPEC)), tensors, file);
+            if (step < 0) throw new NumberFormatException("negative");
+            return step;
         } catch (RuntimeException e) {
-            throw new CheckpointFormatException(file, "corrupt training checkpoint metadata (" + e.getMessage() + ")", e);
+            throw corrupt(file, e);
         }
+    }
+
+    private static TrainSpec spec(Path file, Map<String, String> meta) throws CheckpointFormatException {
+        try {
+            return TrainSpec.fromJson(meta.get(META_SPEC));
+        } catch (RuntimeException e) {
+            throw corrupt(file, e);
+        }
+    }
+
+    private static CheckpointFormatException corrupt(Path file, RuntimeException e) {
+        return new CheckpointFormatException(file, "corrupt training checkpoint metadata (" + e.getMessage() + ")", e);
     }
 
     /** Copies a saved run into freshly built networks and optimisers. */

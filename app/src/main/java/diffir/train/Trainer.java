@@ -13,6 +13,7 @@ import diffir.data.Task;
 import diffir.data.TrainingSet;
 import diffir.data.ValidationSet;
 import diffir.engine.Device;
+import diffir.engine.io.AtomicFiles;
 import diffir.engine.io.CheckpointFormatException;
 import diffir.engine.nn.Init;
 import diffir.engine.optim.Ema;
@@ -29,7 +30,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -123,7 +123,7 @@ public final class Trainer {
         Files.createDirectories(files.dir());
         if (frozenS1 != null && Files.isRegularFile(spec.s1())
                 && !spec.s1().toAbsolutePath().normalize().equals(files.s1Copy().toAbsolutePath().normalize()))
-            copyAtomically(spec.s1(), files.s1Copy());
+            AtomicFiles.write(files.s1Copy(), os -> Files.copy(spec.s1(), os));
         TrainingSet data = new TrainingSet(train, spec.seed(), true);
         LrPlan lrPlan = new LrPlan(spec);
         long end = schedule.stopAfter() > 0 ? Math.min(spec.steps(), schedule.stopAfter()) : spec.steps();
@@ -222,15 +222,5 @@ public final class Trainer {
             sum += Psnr.compute(out, p.gt(), 0, spec.task().metricsOnY());
         }
         return sum / pairs.size();
-    }
-
-    private static void copyAtomically(Path from, Path to) throws IOException {
-        Path tmp = Files.createTempFile(to.toAbsolutePath().getParent(), "." + to.getFileName(), ".tmp");
-        try {
-            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

@@ -86,6 +86,16 @@ class BadInputTest {
     }
 
     @Test
+    void twoInputsWithOneOutputNameAreRefused() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("clash"));
+        Files.copy(good, dir.resolve("a.png"));
+        Files.copy(good, dir.resolve("a.jpg")); // both would become a.png
+        fails(args(List.of("restore", "--weights", s2Model.toString(), "--input", dir.toString(), "--output", out.toString())),
+                "a.jpg", "a.png", "would both be written as");
+        fails(args(List.of("degrade", "--task", "deblur", "--input", dir.toString(), "--output", out.toString())), "would both be written as");
+    }
+
+    @Test
     void badCheckpointsAreNamed() throws IOException {
         Path junk = tmp.resolve("junk.safetensors"), cut = tmp.resolve("cut.safetensors");
         Files.writeString(junk, "hello");

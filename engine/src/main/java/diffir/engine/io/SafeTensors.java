@@ -39,36 +39,52 @@ public final class SafeTensors {
 
     /** Reads tensors and fills meta with the header's "__metadata__" strings. */
     public static Map<String, Tensor> read(Path file, Device device, Map<String, String> meta) throws IOException {
-        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString(), null, "no such file");
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 8) throw new CheckpointFormatException(file, "too short for a safetensors file (" + size + " bytes)");
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0, file);
-            long headerLen = lenBuf.getLong(0);
-            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size)
-                throw new CheckpointFormatException(file, "not a safetensors file (header length " + headerLen + " for a file of " + size + " bytes)");
-            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, 8, file);
-            Object parsed;
-            try {
-                parsed = Json.parse(new String(hb.array(), StandardCharsets.UTF_8));
-            } catch (IllegalArgumentException e) {
-                throw new CheckpointFormatException(file, "corrupt safetensors header: " + e.getMessage());
-            }
-            if (!(parsed instanceof Map<?, ?> header)) throw new CheckpointFormatException(file, "safetensors header is not a JSON object");
-            long dataStart = 8 + headerLen, dataLen = size - dataStart;
+        try (FileChannel ch = open(file)) {
+            Header h = header(ch, file);
+            meta.putAll(h.meta());
             Map<String, Tensor> out = new LinkedHashMap<>();
-            for (Map.Entry<?, ?> e : header.entrySet()) {
+            for (Map.Entry<?, ?> e : h.entries().entrySet()) {
                 String name = (String) e.getKey();
-                if (name.equals("__metadata__")) {
-                    if (e.getValue() instanceof Map<?, ?> m) m.forEach((k, v) -> meta.put(String.valueOf(k), String.valueOf(v)));
-                    continue;
-                }
-                out.put(name, readTensor(ch, file, name, e.getValue(), dataStart, dataLen, device));
+                if (!name.equals("__metadata__")) out.put(name, readTensor(ch, file, name, e.getValue(), h.dataStart(), h.dataLen(), device));
             }
             return out;
         }
+    }
+
+    /** Only the header's "__metadata__" strings, without reading any tensor data. */
+    public static Map<String, String> metadata(Path file) throws IOException {
+        try (FileChannel ch = open(file)) {
+            return header(ch, file).meta();
+        }
+    }
+
+    private record Header(Map<?, ?> entries, Map<String, String> meta, long dataStart, long dataLen) {}
+
+    private static FileChannel open(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString(), null, "no such file");
+        return FileChannel.open(file, StandardOpenOption.READ);
+    }
+
+    private static Header header(FileChannel ch, Path file) throws IOException {
+        long size = ch.size();
+        if (size < 8) throw new CheckpointFormatException(file, "too short for a safetensors file (" + size + " bytes)");
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lenBuf, 0, file);
+        long headerLen = lenBuf.getLong(0);
+        if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size)
+            throw new CheckpointFormatException(file, "not a safetensors file (header length " + headerLen + " for a file of " + size + " bytes)");
+        ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+        readFully(ch, hb, 8, file);
+        Object parsed;
+        try {
+            parsed = Json.parse(new String(hb.array(), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(file, "corrupt safetensors header: " + e.getMessage());
+        }
+        if (!(parsed instanceof Map<?, ?> header)) throw new CheckpointFormatException(file, "safetensors header is not a JSON object");
+        Map<String, String> meta = new LinkedHashMap<>();
+        if (header.get("__metadata__") instanceof Map<?, ?> m) m.forEach((k, v) -> meta.put(String.valueOf(k), String.valueOf(v)));
+        return new Header(header, meta, 8 + headerLen, size - 8 - headerLen);
     }
 
     private static Tensor readTensor(FileChannel ch, Path file, String name, Object entry, long dataStart, long dataLen, Device device) throws IOException {

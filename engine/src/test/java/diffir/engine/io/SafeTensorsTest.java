@@ -35,6 +35,14 @@ class SafeTensorsTest {
         Map<String, String> meta = new LinkedHashMap<>();
         assertSameTensors(t, SafeTensors.read(p, Device.CPU, meta));
         assertEquals(Map.of("format", "pt"), meta);
+        assertEquals(Map.of("format", "pt"), SafeTensors.metadata(p));
+        // The metadata alone comes from the header: a file whose tensor data is cut off still gives it.
+        byte[] all = Files.readAllBytes(p);
+        Path cut = dir.resolve("cut.safetensors");
+        long hl = ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        Files.write(cut, Arrays.copyOf(all, (int) (8 + hl)));
+        assertEquals(Map.of("format", "pt"), SafeTensors.metadata(cut));
+        assertThrows(CheckpointFormatException.class, () -> SafeTensors.read(cut));
         long headerLen = ByteBuffer.wrap(Files.readAllBytes(p), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(0, headerLen % 8, "data stays 8-byte aligned");
     }
