@@ -41,8 +41,7 @@ public class ModelBench {
 
     @Setup
     public void setup() throws IOException {
-        if (!work.equals("train") && !work.matches("infer\\d+"))
-            throw new IllegalArgumentException("unknown work '" + work + "': infer<N> (N a multiple of 8) or train");
+        ModelTiming.checkCase(work);
         d = Device.of(device);
         ModelTiming.Plan plan = ModelTiming.Plan.full(List.of(work), 0, 1);
         SplittableRandom rng = new SplittableRandom(1);

@@ -84,7 +84,7 @@ public final class ModelTiming {
     public static void main(String[] args) {
         try {
             timeCases(args);
-        } catch (IllegalArgumentException | IOException | diffir.engine.Device.DeviceUnavailableException e) {
+        } catch (IllegalArgumentException | IOException | java.io.UncheckedIOException | diffir.engine.Device.DeviceUnavailableException e) {
             // Bad options, a missing or corrupt input, no GPU: one line, no stack trace, no output file.
             System.err.println("ModelTiming: error: " + e.getMessage());
             System.exit(2);
@@ -96,14 +96,17 @@ public final class ModelTiming {
         String device = "cuda", cases = String.join(",", ALL_CASES);
         int warmup = -1, runs = -1;
         Path inputs = null;
-        boolean small = false, profile = false, shapes = false;
+        boolean small = false, profile = false, shapes = false, casesGiven = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--small" -> small = true;
                 case "--profile" -> profile = true;
                 case "--profile-shapes" -> profile = shapes = true;
                 case "--device" -> device = value(args, ++i);
-                case "--cases" -> cases = value(args, ++i);
+                case "--cases" -> {
+                    cases = value(args, ++i);
+                    casesGiven = true;
+                }
                 case "--warmup" -> warmup = Integer.parseInt(value(args, ++i));
                 case "--runs" -> runs = Integer.parseInt(value(args, ++i));
                 case "--inputs" -> inputs = Path.of(value(args, ++i));
@@ -121,15 +124,21 @@ public final class ModelTiming {
         }
         System.out.println("device: " + d.backend().describe());
         List<String> caseList = Arrays.stream(cases.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-        for (String c : caseList)
-            if (!c.equals("train") && !c.matches("infer\\d+"))
-                throw new IllegalArgumentException("unknown case " + c + "; known: " + String.join(", ", ALL_CASES) + " (infer<N>, N a multiple of 8)");
+        caseList.forEach(ModelTiming::checkCase);
+        if (small && (casesGiven || inputs != null)) throw new IllegalArgumentException("--small runs its own tiny cases: leave out --cases and --inputs");
         boolean cpu = d.name().equals("cpu");
-        Plan plan = small ? Plan.tiny() : Plan.full(caseList, warmup >= 0 ? warmup : (cpu ? 1 : 3), runs > 0 ? runs : (cpu ? 5 : 10));
-        if (small && warmup >= 0) plan = new Plan(plan.inferConfig(), plan.cases(), plan.trainConfig(), plan.trainBatch(), plan.trainSize(), warmup,
-                runs > 0 ? runs : plan.runs());
-        List<String> csv = run(d, plan, small ? null : inputs);
+        Plan base = small ? Plan.tiny() : Plan.full(caseList, cpu ? 1 : 3, cpu ? 5 : 10);
+        Plan plan = new Plan(base.inferConfig(), base.cases(), base.trainConfig(), base.trainBatch(), base.trainSize(),
+                warmup >= 0 ? warmup : base.warmup(), runs > 0 ? runs : base.runs());
+        List<String> csv = run(d, plan, inputs);
         if (!rest.isEmpty()) diffir.engine.io.AtomicFiles.write(Path.of(rest.get(0)), os -> os.write(String.join("\n", csv).concat("\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /** Refuses a case name this program cannot run: train, or infer<N> with N a positive multiple of 8. */
+    static void checkCase(String c) {
+        if (c.equals("train")) return;
+        if (c.matches("infer\\d{1,5}") && Integer.parseInt(c.substring("infer".length())) % 8 == 0 && !c.equals("infer0")) return;
+        throw new IllegalArgumentException("unknown case '" + c + "'; known: " + String.join(", ", ALL_CASES) + " (infer<N>, N a multiple of 8)");
     }
 
     private static String value(String[] args, int i) {
@@ -157,7 +166,7 @@ public final class ModelTiming {
 
     /** The GoPro S2 network of the plan in eval mode: random (seeded) or the shared .pth. */
     static DiffIRS2 inferenceModel(Device d, Plan plan, Path inputs) throws IOException {
-        DiffIRS2 model = inputs == null ? new DiffIRS2(Init.on(d, 1), plan.inferConfig()) : (DiffIRS2) load(inputs.resolve("gopro_s2.pth"), d);
+        DiffIRS2 model = inputs == null ? new DiffIRS2(Init.on(d, 1), plan.inferConfig()) : load(inputs.resolve("gopro_s2.pth"), d, DiffIRS2.class);
         model.eval();
         return model;
     }
@@ -186,19 +195,22 @@ public final class ModelTiming {
         };
     }
 
-    private static DiffIRModel load(Path file, Device d) throws IOException {
+    private static <M extends DiffIRModel> M load(Path file, Device d, Class<M> stage) throws IOException {
+        DiffIRModel m;
         try (MemoryScope s = MemoryScope.open()) {
             // Parameters untrack themselves; what the loader made on the side goes at once.
-            return Checkpoints.load(file, d);
+            m = Checkpoints.load(file, d);
         }
+        if (!stage.isInstance(m)) throw new IllegalArgumentException(file + " holds a " + m.stage() + " network; this case needs " + stage.getSimpleName());
+        return stage.cast(m);
     }
 
     /** One S2 joint training step of the plan's training config, as the reference's optimize_parameters. */
     static Runnable trainStep(Device d, Plan plan, SplittableRandom rng, Path inputs) throws IOException {
         ArchConfig cfg = plan.trainConfig();
-        DiffIRS1 s1 = inputs == null ? new DiffIRS1(Init.on(d, 2), cfg) : (DiffIRS1) load(inputs.resolve("train_s1.pth"), d);
+        DiffIRS1 s1 = inputs == null ? new DiffIRS1(Init.on(d, 2), cfg) : load(inputs.resolve("train_s1.pth"), d, DiffIRS1.class);
         s1.eval();
-        DiffIRS2 s2 = inputs == null ? new DiffIRS2(Init.on(d, 3), cfg) : (DiffIRS2) load(inputs.resolve("train_s2.pth"), d);
+        DiffIRS2 s2 = inputs == null ? new DiffIRS2(Init.on(d, 3), cfg) : load(inputs.resolve("train_s2.pth"), d, DiffIRS2.class);
         Adam opt = new Adam(s2.namedParameters(), 2e-4, 0.9, 0.99, 1e-8, 0);
         int n = plan.trainBatch(), px = plan.trainSize();
         Tensor lq = inputs == null ? Tensor.rand(Device.CPU, rng, 0f, 1f, n, 3, px, px).to(d) : Npy.read(inputs.resolve("train_lq.npy"), d);

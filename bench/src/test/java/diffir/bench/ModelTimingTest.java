@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** ModelTiming end to end at tiny sizes on the CPU device, so the one GPU run does not find its bugs. */
@@ -20,6 +21,15 @@ class ModelTimingTest {
             String[] f = line.split(",");
             assertEquals(6, f.length, line);
             assertTrue(Double.parseDouble(f[1]) > 0, line);
+        }
+    }
+
+    @Test
+    void caseNamesAreCheckedBeforeAnythingRuns() {
+        for (String ok : List.of("train", "infer8", "infer64", "infer256")) ModelTiming.checkCase(ok);
+        for (String bad : List.of("infer0", "infer30", "infer", "infer64x", "training", "infer999999999")) {
+            var e = assertThrows(IllegalArgumentException.class, () -> ModelTiming.checkCase(bad), bad);
+            assertTrue(e.getMessage().contains("'" + bad + "'") && e.getMessage().contains("multiple of 8"), e.getMessage());
         }
     }
 }
