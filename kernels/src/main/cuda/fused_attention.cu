@@ -633,10 +633,11 @@ __device__ __forceinline__ void ap_apply_coords(int tid, int& rg, int& px) {
     px = l & 7;
 }
 
-// Issues the copies of one stage (pixels [p0, p0 + AP_BK)) of NOPS operands of T rows each: rows of
-// operand o start at src[o] + r * HW. Float4 past HW are zero-filled. 2 float4 per thread per operand.
+// Issues the copies of one stage (pixels [p0, p0 + AP_BK)) of NOPS operands of T rows each into the
+// ring slot dst: rows of operand o start at src[o] + r * HW. Float4 past HW are zero-filled. 2 float4
+// per thread per operand.
 template <int RC, int NOPS>
-__device__ __forceinline__ void ap_issue(const float* const (&src)[NOPS], float (*const (&dst)[NOPS])[AP_ROW], int p0,
+__device__ __forceinline__ void ap_issue(const float* const (&src)[NOPS], float (&dst)[NOPS][4 * RC][AP_ROW], int p0,
                                          int HW, int tid) {
     constexpr int T = ApGeo<RC>::T, NTHR = ApGeo<RC>::NTHR, ITEMS = T * (AP_BK / 4);
 #pragma unroll
@@ -647,6 +648,40 @@ __device__ __forceinline__ void ap_issue(const float* const (&src)[NOPS], float 
             const float* row = src[o] + (size_t) r * HW;
             fused_cp_async16(&dst[o][r][4 * q], p < HW ? row + p : row, p < HW);
         }
+}
+
+// How many stages this block runs: stages b0, b0 + G0, ... (b0 = blockIdx.x, G0 = gridDim.x) of the
+// ceil(HW / AP_BK) pixel stages.
+__device__ __forceinline__ int ap_block_stages(int HW) {
+    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
+    return b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+}
+
+// The ring of STAGES slots: the block's stage s is issued into slot s % STAGES (when s < K), and a
+// group is committed either way, so that wait<STAGES - 2> always counts the same groups.
+template <int RC, int NOPS, int STAGES>
+__device__ __forceinline__ void ap_issue_stage(const float* const (&src)[NOPS], float (&buf)[STAGES][NOPS][4 * RC][AP_ROW],
+                                               int s, int K, int HW, int tid) {
+    if (s < K) ap_issue<RC, NOPS>(src, buf[s % STAGES], (blockIdx.x + s * gridDim.x) * AP_BK, HW, tid);
+    fused_cp_async_commit();
+}
+
+// Before the loop: the first STAGES - 1 stages in flight.
+template <int RC, int NOPS, int STAGES>
+__device__ __forceinline__ void ap_prologue(const float* const (&src)[NOPS], float (&buf)[STAGES][NOPS][4 * RC][AP_ROW],
+                                            int K, int HW, int tid) {
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) ap_issue_stage<RC, NOPS, STAGES>(src, buf, s, K, HW, tid);
+}
+
+// At the top of loop iteration s: waits until stage s has landed for every thread (which also frees
+// the slot stage s - 1 used), then issues stage s + STAGES - 1 into that slot.
+template <int RC, int NOPS, int STAGES>
+__device__ __forceinline__ void ap_next_stage(const float* const (&src)[NOPS], float (&buf)[STAGES][NOPS][4 * RC][AP_ROW],
+                                              int s, int K, int HW, int tid) {
+    fused_cp_async_wait<STAGES - 2>();  // this thread's copies of stage s have landed
+    __syncthreads();                    // everyone's have, and stage s - 1's slot is free
+    ap_issue_stage<RC, NOPS, STAGES>(src, buf, s + STAGES - 1, K, HW, tid);
 }
 
 // Stores the apply's 2 x 4 outputs (+ d[i] * X[i][p] from the staged tile Xs when d != null) to the
@@ -679,36 +714,17 @@ __device__ __forceinline__ void attn_gram_pipe(const float* __restrict__ q, cons
     constexpr int T = G::T, NB = G::NB, STAGES = 3;
     FUSED_SHARED(float, buf, [STAGES][2][T][AP_ROW]);
     const int tid = threadIdx.x, bh = blockIdx.y, n = bh / heads, h = bh % heads;
-    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
-    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;  // stages of this block
+    const int G0 = gridDim.x, b0 = blockIdx.x, K = ap_block_stages(HW);  // stages of this block
     const size_t off = (size_t) n * nStride + (size_t) h * T * HW;
     const float* const src[2] = {q + off, k + off};
     int gi, gj;
     ap_gram_coords(tid, gi, gj);
 
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < K) {
-            float (*const dst[2])[AP_ROW] = {buf[s][0], buf[s][1]};
-            ap_issue<RC, 2>(src, dst, (b0 + s * G0) * AP_BK, HW, tid);
-        }
-        fused_cp_async_commit();
-    }
-    float acc[4][NB];
-#pragma unroll
-    for (int a = 0; a < 4; a++)
-#pragma unroll
-        for (int b = 0; b < NB; b++) acc[a][b] = 0.0f;
+    ap_prologue<RC, 2, STAGES>(src, buf, K, HW, tid);
+    float acc[4][NB] = {};
     float nrm = 0.0f;  // thread e < 2T: squared norm of X row e (e < T) or Y row e - T
     for (int s = 0; s < K; s++) {
-        fused_cp_async_wait<STAGES - 2>();  // this thread's copies of stage s have landed
-        __syncthreads();                    // everyone's have, and stage s - 1's buffer is free
-        const int sn = s + STAGES - 1;
-        if (sn < K) {
-            float (*const dst[2])[AP_ROW] = {buf[sn % STAGES][0], buf[sn % STAGES][1]};
-            ap_issue<RC, 2>(src, dst, (b0 + sn * G0) * AP_BK, HW, tid);
-        }
-        fused_cp_async_commit();
+        ap_next_stage<RC, 2, STAGES>(src, buf, s, K, HW, tid);
         const float (*Xs)[AP_ROW] = buf[s % STAGES][0];
         const float (*Ys)[AP_ROW] = buf[s % STAGES][1];
         if (tid < 2 * T) {  // 8 float4 of one row; rows of a warp fall in distinct bank groups
@@ -747,22 +763,14 @@ __device__ __forceinline__ void attn_apply_softmax_pipe(const float* __restrict_
     FUSED_SHARED(float, Ms, [T][MROW]);
     FUSED_SHARED(float, rn, [2 * T]);  // clamped norms: qn_i, then kn_j
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, bh = blockIdx.y, n = bh / heads, h = bh % heads;
-    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
-    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+    const int G0 = gridDim.x, b0 = blockIdx.x, K = ap_block_stages(HW);
     const size_t headOff = (size_t) h * T * HW;
     const float* const src[1] = {v + n * vNS + headOff};
     float* O = out + n * oNS + headOff;
     const bool writer = b0 == 0;  // writes attn, norms, gram for this bh
     const int C = T * heads;
 
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < K) {
-            float (*const dst[1])[AP_ROW] = {buf[s][0]};
-            ap_issue<RC, 1>(src, dst, (b0 + s * G0) * AP_BK, HW, tid);
-        }
-        fused_cp_async_commit();
-    }
+    ap_prologue<RC, 1, STAGES>(src, buf, K, HW, tid);
 
     // The softmax, while the first stages load: Q K^T into Ms, the clamped norms into rn.
     const float* r = red + (size_t) bh * E;
@@ -803,14 +811,7 @@ __device__ __forceinline__ void attn_apply_softmax_pipe(const float* __restrict_
     int rg, px;
     ap_apply_coords(tid, rg, px);
     for (int s = 0; s < K; s++) {
-        fused_cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        const int sn = s + STAGES - 1;
-        if (sn < K) {
-            float (*const dst[1])[AP_ROW] = {buf[sn % STAGES][0]};
-            ap_issue<RC, 1>(src, dst, (b0 + sn * G0) * AP_BK, HW, tid);
-        }
-        fused_cp_async_commit();
+        ap_next_stage<RC, 1, STAGES>(src, buf, s, K, HW, tid);
         float acc[2][4] = {};
         at_tile_product(Ms, buf[s % STAGES][0], rg, 2 * RC, px, T, acc);
         ap_apply_store<RC>(O, acc, nullptr, nullptr, rg, px, (b0 + s * G0) * AP_BK, HW);
@@ -829,17 +830,12 @@ __device__ __forceinline__ void attn_gram_gv_pipe(const float* __restrict__ gy, 
     FUSED_SHARED(float, buf, [STAGES][2][T][AP_ROW]);
     FUSED_SHARED(float, Ms, [T][MROW]);  // A^T
     const int tid = threadIdx.x, bh = blockIdx.y, n = bh / heads, h = bh % heads;
-    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
-    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+    const int G0 = gridDim.x, b0 = blockIdx.x, K = ap_block_stages(HW);
     const size_t headOff = (size_t) h * T * HW;
     const float* const src[2] = {gy + n * gyNS + headOff, v + n * vNS + headOff};
     float* O = gv != nullptr ? gv + n * gvNS + headOff : nullptr;
 
-    if (K > 0) {
-        float (*const dst[2])[AP_ROW] = {buf[0][0], buf[0][1]};
-        ap_issue<RC, 2>(src, dst, b0 * AP_BK, HW, tid);
-    }
-    fused_cp_async_commit();
+    ap_prologue<RC, 2, STAGES>(src, buf, K, HW, tid);
     if (O != nullptr) {
         const float* A = attn + (size_t) bh * T * T;
 #pragma unroll
@@ -852,19 +848,9 @@ __device__ __forceinline__ void attn_gram_gv_pipe(const float* __restrict__ gy, 
     int gi, gj, rg, px;
     ap_gram_coords(tid, gi, gj);
     ap_apply_coords(tid, rg, px);
-    float acc[4][NB];
-#pragma unroll
-    for (int a = 0; a < 4; a++)
-#pragma unroll
-        for (int b = 0; b < NB; b++) acc[a][b] = 0.0f;
+    float acc[4][NB] = {};
     for (int s = 0; s < K; s++) {
-        fused_cp_async_wait<0>();
-        __syncthreads();
-        if (s + 1 < K) {
-            float (*const dst[2])[AP_ROW] = {buf[(s + 1) % STAGES][0], buf[(s + 1) % STAGES][1]};
-            ap_issue<RC, 2>(src, dst, (b0 + (s + 1) * G0) * AP_BK, HW, tid);
-        }
-        fused_cp_async_commit();
+        ap_next_stage<RC, 2, STAGES>(src, buf, s, K, HW, tid);
         const float (*GYs)[AP_ROW] = buf[s % STAGES][0];
         // Unroll 1: with the apply's registers live beside the Gram's, unroll 2 spilled 12 bytes at RC = 12.
         at_gram_product<AP_BK, 1>(GYs, buf[s % STAGES][1], gi, RC, gj, 16, acc);
@@ -904,19 +890,14 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
     FUSED_SHARED(float, dqk, [2 * T]);                  // dq_i, then dk_j
     FUSED_SHARED(float, wsum, [NTHR / 32]);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, bh = blockIdx.y, n = bh / heads, h = bh % heads;
-    const int nStages = (HW + AP_BK - 1) / AP_BK, G0 = gridDim.x, b0 = blockIdx.x;
-    const int K = b0 < nStages ? (nStages - b0 + G0 - 1) / G0 : 0;
+    const int G0 = gridDim.x, b0 = blockIdx.x, K = ap_block_stages(HW);
     const int C = T * heads;
     const size_t headOff = (size_t) h * T * HW;
     const float* const src[2] = {k + n * qkNS + headOff, q + n * qkNS + headOff};
     float* GQ = gq + n * gNS + headOff;
     float* GK = gk + n * gNS + headOff;
 
-    if (K > 0) {
-        float (*const dst[2])[AP_ROW] = {buf[0][0], buf[0][1]};
-        ap_issue<RC, 2>(src, dst, b0 * AP_BK, HW, tid);
-    }
-    fused_cp_async_commit();
+    ap_prologue<RC, 2, STAGES>(src, buf, K, HW, tid);
 
     // Coefficients. aux (the second stage buffer, free until the loop) holds Q K^T, then the terms
     // P_ij = gS_ij Sh_ij whose row sums are rq and column sums rk.
@@ -990,13 +971,7 @@ __device__ __forceinline__ void attn_pair_pipe(const float* __restrict__ gA, con
     int rg, px;
     ap_apply_coords(tid, rg, px);
     for (int s = 0; s < K; s++) {
-        fused_cp_async_wait<0>();
-        __syncthreads();
-        if (s + 1 < K) {
-            float (*const dst[2])[AP_ROW] = {buf[(s + 1) % STAGES][0], buf[(s + 1) % STAGES][1]};
-            ap_issue<RC, 2>(src, dst, (b0 + (s + 1) * G0) * AP_BK, HW, tid);
-        }
-        fused_cp_async_commit();
+        ap_next_stage<RC, 2, STAGES>(src, buf, s, K, HW, tid);
         const float (*Ks)[AP_ROW] = buf[s % STAGES][0];
         const float (*Qs)[AP_ROW] = buf[s % STAGES][1];
         const int p0 = (b0 + s * G0) * AP_BK;

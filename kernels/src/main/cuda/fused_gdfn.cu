@@ -13,6 +13,19 @@
 #include "fused_common.cuh"
 #include "stencil_tiles.cuh"
 
+// The taps of channels c and Hd + c, and their biases.
+template <int K>
+__device__ __forceinline__ void gdfn_taps(const float* __restrict__ w, const float* __restrict__ bias, int c, int Hd,
+                                          float (&w1)[K * K], float (&w2)[K * K], float& b1, float& b2) {
+#pragma unroll
+    for (int t = 0; t < K * K; t++) {
+        w1[t] = w[(size_t) c * K * K + t];
+        w2[t] = w[(size_t) (Hd + c) * K * K + t];
+    }
+    b1 = bias != nullptr ? bias[c] : 0.0f;
+    b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
+}
+
 // Block (32, 8), 4 vertically consecutive outputs per thread (rows 4ty .. 4ty+3, column tx): a warp
 // is one tile row of 32 consecutive pixels (coalesced stores, conflict-free shared reads).
 template <int K, bool VEC>
@@ -31,14 +44,8 @@ __device__ __forceinline__ void gdfn_forward(const float* __restrict__ x, const 
     float (*const dst[2])[GS_ROW] = {s[0], s[1]};
     tile_stage<P, 2, VEC>(planes, dst, y0, x0, H, W, tid);
     // Taps in registers (uniform across the block; constant indices after unrolling).
-    float w1[K * K], w2[K * K];
-#pragma unroll
-    for (int t = 0; t < K * K; t++) {
-        w1[t] = w[(size_t) c * K * K + t];
-        w2[t] = w[(size_t) (Hd + c) * K * K + t];
-    }
-    const float b1 = bias != nullptr ? bias[c] : 0.0f;
-    const float b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
+    float w1[K * K], w2[K * K], b1, b2;
+    gdfn_taps<K>(w, bias, c, Hd, w1, w2, b1, b2);
     __syncthreads();
 
     // Output (y0 + r, x0 + tx) reads input (y0 + r + ky - P, x0 + tx + kx - P) = s[r + ky][GS_COL0 - P + tx + kx].
@@ -101,19 +108,6 @@ struct GdfnBwd {
     static constexpr int NRED = (NACC + 31) / 32 * 32;          // padded for the transposed warp sum
     static constexpr int RING = EH * EW - GT_H * GT_W;          // halo pixels of the extended tile
 };
-
-// The taps of channels c and Hd + c, and their biases.
-template <int K>
-__device__ __forceinline__ void gdfn_taps(const float* __restrict__ w, const float* __restrict__ bias, int c, int Hd,
-                                          float (&w1)[K * K], float (&w2)[K * K], float& b1, float& b2) {
-#pragma unroll
-    for (int t = 0; t < K * K; t++) {
-        w1[t] = w[(size_t) c * K * K + t];
-        w2[t] = w[(size_t) (Hd + c) * K * K + t];
-    }
-    b1 = bias != nullptr ? bias[c] : 0.0f;
-    b2 = bias != nullptr ? bias[Hd + c] : 0.0f;
-}
 
 // gz of the tile at (y0, x0) and its ring into gs, from the staged x planes xs[0], xs[1] and gy
 // xs[2]; adds the tile's weight and bias gradient terms to acc. The caller synchronises before

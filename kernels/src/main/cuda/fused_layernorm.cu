@@ -170,8 +170,8 @@ fused_ln_fwd_v1(const float* x, const float* w, const float* b, const float* mod
 //   gw[c] = sum_n k1*S1, gb[c] = sum_n k1*S0, gk1[n,c] = w*S1 + b*S0 (= sum g*y), gk2[n,c] = S0.
 // The main kernel writes partials of S0, S1 to part[n][c][q][2]: one per block on the register
 // path (q = tile, Q = tiles), one per warp on the streaming path (q = tile*LN_WARPS + warp). Then
-// fused_ln_bwd_reduce sums them per (n, c) and fused_ln_bwd_params over n, in a fixed order
-// (deterministic, no atomics).
+// fused_ln_bwd_reduce sums them per (n, c) and then over n, in a fixed order (deterministic, no
+// atomics).
 template <int V>
 __device__ __forceinline__ void ln_backward(const float* __restrict__ x, const float* __restrict__ w,
                                             const float* __restrict__ mod, const float* __restrict__ mean,

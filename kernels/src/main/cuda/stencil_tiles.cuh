@@ -9,7 +9,7 @@
 #define G_BX 32
 #define G_BY 8
 #define G_THREADS (G_BX * G_BY)
-#define G_ROWS (GT_H / G_BY)
+static_assert(GT_H == 4 * G_BY && GT_W == G_BX, "tile_stencil4: each thread one column, 4 rows");
 
 // Zero-padded x[row][col] of one plane, or 0 outside the image.
 __device__ __forceinline__ float tile_at(const float* plane, int row, int col, int H, int W) {
