@@ -14,9 +14,13 @@
 #   torch      the same ops in PyTorch eager (kernels/src/test/python/torch_eager_bench.py)
 #   model      ModelTiming: S2 inference of the GoPro model at 64/128/256 px, one small-config training step
 #   torchmodel the same model cases in PyTorch eager on the GPU (bench/torch_reference_bench.py --device cuda)
+#   cli        scripts/device-cli-check.sh: train S1 and S2, resume and restore through the CLI on CUDA, vs the CPU
 #   tables     op, ours ms, torch ms, speedup, GB/s, % of floor; then case, ours ms, torch ms, speedup, ...
-# Full logs in $OUT (8 files: env.log tests.log sanitizer.log timing.log model.log torch.log, all.csv with
-# the four CSVs, summary.txt).
+# Phases run in this order and each gets at most what is left of the deadline, so on a slow machine the
+# last ones (cli first) are cut or skipped: DEVICE_CHECK_SKIP="torch torchmodel" (names as above) makes room.
+# Full logs in $OUT: env.log tests.log sanitizer.log timing.log model.log torch.log cli.log, csv/ (each
+# phase's CSV as it is written, so a run cut short still returns them), all.csv (the four together) and
+# summary.txt.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/device-check-out}
@@ -96,7 +100,7 @@ grep -E "NVIDIA|Driver|openjdk|version|torch|LIBDIRS" "$ENV_LOG" | head -12
 
 CONSOLE=$(ls "$B"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
 CP=$(ls "$B"/lib/*.jar | grep -v junit-platform-console-standalone | paste -sd: -):$B/app-test-classes
-CSV=/tmp/diffir-csv && rm -rf "$CSV" && mkdir -p "$CSV"
+CSV=$OUT/csv && rm -rf "$CSV" && mkdir -p "$CSV"
 JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx16g
      -Djava.io.tmpdir=/tmp "-Ddiffir.cuda.libpath=$LIBDIRS")
 

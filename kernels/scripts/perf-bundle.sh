@@ -41,6 +41,7 @@ for spec in "$@"; do
   [ "$rest" != "$rev" ] && patch=${rest#*:}
   echo "== variant $name: $rev ${patch:+with $patch}"
   W=$(mktemp -d)
+  trap 'rm -rf "$W"' EXIT  # a failed build leaves no tree behind
   git archive "$rev" | tar -x -C "$W"
   if [ -n "$patch" ]; then
     python3 - "$W" "$patch" <<'PY'
@@ -56,8 +57,10 @@ PY
   fi
   (cd "$W" && mvn -B -q -o -DskipTests package -pl kernels -am)
   mkdir -p "$B/variants/$name"
-  cp "$W"/kernels/target/kernels-*.jar "$B/variants/$name/"
+  # Its own engine jar too: the Backend interface it implements may differ from the working tree's.
+  cp "$W"/kernels/target/kernels-*.jar "$W"/engine/target/engine-*.jar "$B/variants/$name/"
   rm -rf "$W"
+  trap - EXIT
 done
 
 echo "== jlink"

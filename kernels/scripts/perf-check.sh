@@ -4,9 +4,9 @@
 # "pipelined" (-Ddiffir.cuda.pipelined=true: the opt-in pipelined attention kernels and the row-walking
 # GDFN backward) and "default" (the kernels the earlier H100 checks measured). In order: the GPU tests
 # with the switch on (FusedKernelsGpuTest and CudaBackendTest's fused cases run both settings
-# themselves), compute-sanitizer memcheck, racecheck, synccheck and initcheck over KernelSmoke with
-# it on and memcheck with it off, KernelTiming --fused for pipelined and default twice each in turns
-# (the run-to-run spread) and once for every other version in the bundle, per-kernel figures from
+# themselves), KernelTiming --fused for pipelined and default, compute-sanitizer memcheck, racecheck,
+# synccheck and initcheck over KernelSmoke with it on and memcheck with it off, KernelTiming once for
+# every other version in the bundle and again for pipelined and default (the run-to-run spread), per-kernel figures from
 # ncu (both settings, level-1 sizes), the SASS instruction mix of the new kernels, then a table and
 # the targets the default flips on. Logs and CSVs under $OUT, the verdict in $OUT/summary.txt.
 # Phases have hard timeouts; a failing phase does not stop the next.
@@ -32,7 +32,7 @@ rm -rf /tmp/perf-rt && mkdir -p /tmp/perf-rt && tar xzf "$B/rt.tar.gz" -C /tmp/p
 JAVA=/tmp/perf-rt/rt/bin/java
 {
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.draw,temperature.gpu --format=csv
-  LIBS=$(timeout 30 find /opt /usr/local /usr/lib -maxdepth 9 \( -name 'libcublas.so.1*' -o -name 'libcudnn.so.9' \) 2>/dev/null | sort)
+  LIBS=$(timeout 30 find /opt /usr/local /usr/lib -maxdepth 9 \( -name 'libcublas.so*' -o -name 'libcudnn.so*' \) 2>/dev/null | sort)
   echo "$LIBS"
   echo "LIBDIRS=$(echo "$LIBS" | grep -v '^$' | xargs -r -n1 dirname | sort -u | paste -sd: -)"
   command -v ncu compute-sanitizer cuobjdump || true
@@ -43,7 +43,8 @@ JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+
      "-Ddiffir.cuda.libpath=$LIBDIRS")
 LIB=$(ls "$B"/lib/*.jar | grep -v junit-platform-console-standalone | paste -sd: -)
 CONSOLE=$(ls "$B"/lib/junit-platform-console-standalone-*.jar | head -1)
-cp_of() { echo "$LIB:$(ls "$B"/variants/$1/*.jar | paste -sd: -)"; }
+# A version's own jars first, so an older version runs on its own engine jar, not the working tree's.
+cp_of() { echo "$(ls "$B"/variants/$1/*.jar | paste -sd: -):$LIB"; }
 # A configuration: "pipelined" and "default" are the working tree's jar with the switch on and off;
 # any other name is a version in the bundle (perf-bundle.sh NAME=REV), run with the switch off.
 ON=-Ddiffir.cuda.pipelined=true
@@ -59,6 +60,17 @@ phase tests 100 "$OUT/tests.log" "$JAVA" "${JVM[@]}" "$ON" -Ddiffir.cuda.poison=
 grep -E "tests (successful|failed|aborted|skipped)" "$OUT/tests.log" | tee -a "$OUT/summary.txt"
 grep -E "^\s*(JUnit|MethodSource|\[X\]|=>)|rel err .* > |AssertionFailed" "$OUT/tests.log" | head -20 | tee -a "$OUT/summary.txt"
 
+# The timings the switch's default depends on come first after the tests, so a slow sanitizer cannot
+# crowd them out; the second round (and the bundle's other versions) after the sanitizers.
+timing() {  # timing CONFIG...: one KernelTiming --fused run of each, CSVs numbered per config
+  for c in "$@"; do
+    local i; i=$(ls "$OUT"/timing-"$c"-*.csv 2>/dev/null | wc -l)
+    phase "timing $c" 40 "$OUT/timing.log" "$JAVA" "${JVM[@]}" "$(flags_of "$c")" -cp "$(cp_of "$(jar_of "$c")")" \
+      diffir.kernels.bench.KernelTiming "$OUT/timing-$c-$i.csv" --fused
+  done
+}
+timing pipelined default
+
 # KernelSmoke runs every own kernel once at small odd sizes (with the switch on: the pipelined
 # attention kernels for r = 12, 8, 4 and the row-walking GDFN backward), synchronising after each launch.
 if command -v compute-sanitizer >/dev/null; then
@@ -71,11 +83,8 @@ if command -v compute-sanitizer >/dev/null; then
   done
 fi
 
-for c in pipelined default $VARIANTS pipelined default; do
-  i=$(ls "$OUT"/timing-"$c"-*.csv 2>/dev/null | wc -l)
-  phase "timing $c" 40 "$OUT/timing.log" "$JAVA" "${JVM[@]}" "$(flags_of "$c")" -cp "$(cp_of "$(jar_of "$c")")" \
-    diffir.kernels.bench.KernelTiming "$OUT/timing-$c-$i.csv" --fused
-done
+timing $VARIANTS pipelined default
+
 
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -n "$NCU" ]; then

@@ -406,12 +406,14 @@ void cp_async_commit() {
 void cp_async_wait(int pendingGroups) {
     Thread& t = threads[current];
     const long long limit = t.committed - pendingGroups;  // groups below limit must have landed
-    std::vector<AsyncCopy> left;
-    for (const AsyncCopy& c : t.copies) {
-        if (c.group >= 0 && c.group < limit) std::memcpy(c.dst, c.data, 16);
-        else left.push_back(c);
-    }
-    t.copies.swap(left);
+    // In place (no vector per call): remove_if visits the copies in issue order, so overlapping ones land as issued.
+    t.copies.erase(std::remove_if(t.copies.begin(), t.copies.end(),
+                                  [limit](const AsyncCopy& c) {
+                                      if (c.group < 0 || c.group >= limit) return false;
+                                      std::memcpy(c.dst, c.data, 16);
+                                      return true;
+                                  }),
+                   t.copies.end());
 }
 
 [[noreturn]] void fail(const char* message) {

@@ -14,7 +14,6 @@ import jcuda.driver.CUevent;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -75,7 +74,8 @@ public final class KernelTiming {
         if (List.of(args).contains("--fused")) t.runFused();
         else t.run();
         t.print();
-        if (args.length > 0 && !args[0].startsWith("--")) Files.write(Path.of(args[0]), t.csv);
+        if (args.length > 0 && !args[0].startsWith("--"))
+            diffir.engine.io.AtomicFiles.write(Path.of(args[0]), os -> os.write((String.join("\n", t.csv) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     /** The CSV lines: op,ms,bytes,flops,floor_ms,host_us. */
@@ -258,7 +258,7 @@ public final class KernelTiming {
         double gbps = bytes / (ms * 1e-3) / 1e9;
         rows.add(new String[]{name, String.format("%.4f", ms), String.format("%.1f", bytes / 1e6), String.format("%.0f", gbps),
                 String.format("%.0f%%", 100 * floorMs / ms), String.format("%.4f", floorMs), String.format("%.1f", hostUs)});
-        csv.add(String.format("%s,%.5f,%.0f,%.0f,%.5f,%.1f", name, ms, bytes, flops, floorMs, hostUs));
+        csv.add(String.format(java.util.Locale.ROOT, "%s,%.5f,%.0f,%.0f,%.5f,%.1f", name, ms, bytes, flops, floorMs, hostUs));
         System.out.printf("%-22s %9.4f ms %7.0f GB/s  floor %8.4f ms (%3.0f%%)  host %6.1f us/call%n", name, ms, gbps, floorMs,
                 100 * floorMs / ms, hostUs);
     }

@@ -54,7 +54,6 @@ public final class EmulatedDevice implements DeviceApi {
     private final KernelParams params = new KernelParams(Arena.ofShared());
     private final Blas blas;
     private final Dnn dnn;
-    private long launches;
 
     private EmulatedDevice(EmulatorBuild.Result build) {
         Linker linker = Linker.nativeLinker();
@@ -78,11 +77,6 @@ public final class EmulatedDevice implements DeviceApi {
 
     private MemorySegment symbol(String name) {
         return lib.find(name).orElseThrow(() -> new IllegalStateException("the emulator lacks " + name));
-    }
-
-    /** Kernel launches so far. */
-    public synchronized long launches() {
-        return launches;
     }
 
     /** The order the threads of each block run in: 0 forward, 1 reverse, 2 shuffled per block (the default). */
@@ -173,7 +167,6 @@ public final class EmulatedDevice implements DeviceApi {
 
     @Override
     public synchronized void launch(String name, Dim3 grid, Dim3 block, int sharedBytes, Object... args) {
-        launches++;
         MemorySegment kernel = kernels.computeIfAbsent(name,
                 k -> lib.find(k).orElseThrow(() -> new IllegalStateException("kernel " + k + " not found in the emulator")));
         int n = args.length;

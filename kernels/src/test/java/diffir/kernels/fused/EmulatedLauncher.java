@@ -25,7 +25,6 @@ final class EmulatedLauncher implements KernelLauncher {
 
     private final EmulatedDevice device;
     private int multiprocessors = 8;
-    private int launches;
     private final List<String> launched = new ArrayList<>();
 
     private EmulatedLauncher(EmulatedDevice device) {
@@ -47,10 +46,6 @@ final class EmulatedLauncher implements KernelLauncher {
         multiprocessors = count;
     }
 
-    int launches() {
-        return launches;
-    }
-
     /** Names of the kernels launched since the last call, in order; clears the record. */
     List<String> takeLaunched() {
         List<String> r = List.copyOf(launched);
@@ -60,7 +55,6 @@ final class EmulatedLauncher implements KernelLauncher {
 
     @Override
     public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, Object... args) {
-        launches++;
         launched.add(kernel);
         Map<float[], Long> buffers = new IdentityHashMap<>();
         try {
