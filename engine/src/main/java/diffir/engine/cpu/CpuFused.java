@@ -125,16 +125,21 @@ final class CpuFused {
                         for (int y = 0; y < g.h; y++) DepthwiseRows.convRow(z2, 0, g.h, g.w, flipped, 0, g.k, 0f, y, gxa, gx2 + y * g.w);
                     }
                 }
-                for (int t = 0; t < kk && gwa != null; t++) {
-                    gwa[gwo + ch * kk + t] = (float) acc1[t];
-                    gwa[gwo + (hd + ch) * kk + t] = (float) acc2[t];
-                }
-                if (gba != null) {
-                    gba[gbo + ch] = (float) acc1[kk];
-                    gba[gbo + hd + ch] = (float) acc2[kk];
-                }
+                storeChannelGrads(acc1, acc2, ch, hd, kk, gwa, gwo, gba, gbo);
             }
         });
+    }
+
+    /** Channel ch's and hd + ch's weight sums (acc[0, kk)) and bias sums (acc[kk]) into gw and gb (each nullable). */
+    private static void storeChannelGrads(double[] acc1, double[] acc2, int ch, int hd, int kk, float[] gwa, int gwo, float[] gba, int gbo) {
+        for (int t = 0; t < kk && gwa != null; t++) {
+            gwa[gwo + ch * kk + t] = (float) acc1[t];
+            gwa[gwo + (hd + ch) * kk + t] = (float) acc2[t];
+        }
+        if (gba != null) {
+            gba[gbo + ch] = (float) acc1[kk];
+            gba[gbo + hd + ch] = (float) acc2[kk];
+        }
     }
 
     /**
@@ -186,14 +191,7 @@ final class CpuFused {
                         FlatPlanes.fromFlat(gyFlat, h, w, k, gxa, gx2);
                     }
                 }
-                for (int t = 0; t < kk && gwa != null; t++) {
-                    gwa[gwo + ch * kk + t] = (float) acc1[t];
-                    gwa[gwo + (hd + ch) * kk + t] = (float) acc2[t];
-                }
-                if (gba != null) {
-                    gba[gbo + ch] = (float) acc1[kk];
-                    gba[gbo + hd + ch] = (float) acc2[kk];
-                }
+                storeChannelGrads(acc1, acc2, ch, hd, kk, gwa, gwo, gba, gbo);
             }
         });
     }
